@@ -1,0 +1,48 @@
+# Chirp — developer entry points. Every target bootstraps the virtualenv it needs; nothing is installed by hand.
+#
+#   make up      run the whole local stack (NATS, Valkey, Typesense, Envoy, every service) until Ctrl-C
+#   make test    lint the contracts, check gen/ for drift, run the test suite (real servers on free ports)
+#   make gen     regenerate gen/ from proto/ (Python stubs, type stubs, Envoy descriptor set)
+#   make lint    buf lint, ruff and mypy
+#   make bench   the load benchmark (bench/), not part of `make test`
+#   make clean   remove the virtualenv and the local data directory
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: up test gen gen-check lint bench clean venv
+
+venv: $(STAMP)
+
+# Reinstall whenever the dependency list changes.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing dependencies into $(VENV) (first run takes a minute)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+up: $(STAMP)
+	@$(PY) -m stack up
+
+gen: $(STAMP)
+	@$(PY) -m tools.gen
+
+gen-check: $(STAMP)
+	@$(PY) -m tools.gen --check
+
+lint: $(STAMP)
+	@$(PY) -m tools.gen --lint-only
+	@$(PY) -m ruff check services stack tools tests
+	@$(PY) -m mypy services stack tools
+
+test: $(STAMP)
+	@$(PY) -m ruff check services stack tools tests
+	@$(PY) -m pytest
+
+bench: $(STAMP)
+	@$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .chirp
