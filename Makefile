@@ -16,8 +16,9 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# Reinstall whenever the dependency list changes.
-$(STAMP): pyproject.toml
+# Reinstall whenever the dependency list changes, or when gen/ gains a top-level package (the editable install
+# maps each top-level package of gen/ when it is made: `chirp`, `buf`).
+$(STAMP): pyproject.toml $(wildcard gen/*/__init__.py)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing dependencies into $(VENV) (first run takes a minute)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
@@ -38,6 +39,7 @@ lint: $(STAMP)
 	@$(PY) -m mypy services stack tools
 
 test: $(STAMP)
+	@$(PY) -m tools.gen --check
 	@$(PY) -m ruff check services stack tools tests
 	@$(PY) -m pytest
 
