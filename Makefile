@@ -41,6 +41,7 @@ lint: $(STAMP)
 test: $(STAMP)
 	@$(PY) -m tools.gen --check
 	@$(PY) -m ruff check services stack tools tests
+	@$(PY) -m mypy services stack tools
 	@$(PY) -m pytest
 
 bench: $(STAMP)

@@ -1,0 +1,231 @@
+"""A service's SQLite database: one file, migrations, serialized write transactions, concurrent reads.
+
+    db = await Database.open(data_dir / "tweet.db", MIGRATIONS)
+    async with db.transaction() as tx:             # BEGIN IMMEDIATE … COMMIT, ROLLBACK on any exception
+        await tx.execute("INSERT INTO tweets …", (...))
+    row = await db.fetch_one("SELECT … WHERE id = ?", (tweet_id,))
+
+Writes go through one connection, one transaction at a time (an asyncio lock), so concurrent handlers never
+interleave statements inside each other's transactions. Reads outside a transaction use a second, read-only
+connection: under WAL they see the last committed state and never wait for a writer.
+
+Durability: WAL with synchronous=NORMAL loses no committed transaction when the *process* crashes (the WAL
+is in the OS page cache and is replayed on open); only an OS crash or power cut can drop the last commits.
+A Chirp service acknowledges a write after COMMIT, so every acknowledged write survives a process crash.
+
+Besides the service's own tables, every database carries the kit's `kit_outbox` (events waiting to be
+published, see outbox) and `kit_processed` (event ids already handled, see idempotency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+__all__ = ["Database", "MigrationError", "Params", "Row", "Transaction"]
+
+log = logging.getLogger(__name__)
+
+Row = sqlite3.Row
+Params = Sequence[Any] | Mapping[str, Any]
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",  # with WAL: durable across process crashes, see the module docstring
+    "PRAGMA foreign_keys = ON",
+)
+
+_KIT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kit_outbox (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,  -- publish order
+    subject  TEXT NOT NULL,
+    msg_id   TEXT NOT NULL,
+    payload  BLOB NOT NULL,
+    headers  TEXT NOT NULL,                      -- JSON object: the trace context of the writing call
+    added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kit_processed (
+    key      TEXT PRIMARY KEY,
+    at       REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kit_processed_by_time ON kit_processed (at);
+"""
+
+# Far longer than any redelivery of an event (max_deliver times backoff is minutes), so pruning never forgets
+# an event that may still come back.
+_PROCESSED_RETENTION_S = 7 * 24 * 3600
+
+
+class MigrationError(RuntimeError):
+    """A migration failed (it was rolled back), or the file is newer than the code."""
+
+
+class Transaction:
+    """An open write transaction; valid only inside its `async with db.transaction()` block."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn: aiosqlite.Connection | None = conn
+        self._after_commit: list[Callable[[], None]] = []
+
+    def _live(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("transaction used after its block ended")
+        return self._conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        async with self._live().execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement per parameter set; returns the number of rows changed in all."""
+        async with self._live().executemany(sql, rows) as cursor:
+            return cursor.rowcount
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, seeing this transaction's own writes."""
+        async with self._live().execute(sql, params) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """All rows of a query, seeing this transaction's own writes."""
+        async with self._live().execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once the transaction has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
+
+
+class Database:
+    """One SQLite file of one service. Create with `await Database.open(path, migrations)`; `close()` at exit."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        self._writer_task: asyncio.Task[Any] | None = None
+
+    @classmethod
+    async def open(cls, path: Path | str, migrations: Sequence[str], *, busy_timeout: float = 5.0) -> Database:
+        """Open (creating it and its directory if needed) and migrate the database at `path`.
+
+        `migrations` is the service's whole schema history, oldest first, each an SQL script; the file
+        remembers how many it has applied (PRAGMA user_version) and runs the rest, each in its own
+        transaction. Never edit or reorder a released migration: append a new one.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path, busy_timeout)
+        try:
+            await _migrate(writer, path, migrations)
+            await writer.executescript(_KIT_SCHEMA)
+            await writer.execute("DELETE FROM kit_processed WHERE at < ?", (time.time() - _PROCESSED_RETENTION_S,))
+            reader = await _connect(path, busy_timeout)
+        except BaseException:
+            await writer.close()
+            raise
+        await reader.execute("PRAGMA query_only = ON")
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        """Close both connections, after waiting for a running transaction to end."""
+        async with self._write_lock:
+            await self._reader.close()
+            await self._writer.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """`async with db.transaction() as tx:` — BEGIN IMMEDIATE, COMMIT at the end, ROLLBACK on any exception.
+
+        IMMEDIATE takes the write lock up front, so a transaction that reads then writes cannot fail half-way
+        on a lock upgrade.
+        """
+        me = asyncio.current_task()
+        if me is not None and self._writer_task is me:
+            # Waiting for the lock this task holds would hang forever: fail loudly instead.
+            raise RuntimeError("transaction inside a transaction: use the open `tx` instead")
+        async with self._write_lock:
+            self._writer_task = me
+            await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self._writer)
+            try:
+                yield tx
+            except BaseException:
+                tx._conn = None
+                self._writer_task = None
+                await _rollback(self._writer)
+                raise
+            tx._conn = None
+            self._writer_task = None
+            # Shielded: once COMMIT is sent it completes, even if our caller is cancelled meanwhile.
+            await asyncio.shield(self._commit(tx))
+
+    async def _commit(self, tx: Transaction) -> None:
+        await self._writer.commit()
+        for callback in tx._after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback failed on %s", self.path.name)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one write statement in its own transaction; returns the number of rows it changed."""
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a read-only query against the last committed state."""
+        async with self._reader.execute(sql, params) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """All rows of a read-only query against the last committed state."""
+        async with self._reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+
+async def _connect(path: Path, busy_timeout: float) -> aiosqlite.Connection:
+    # isolation_level=None: the sqlite3 module opens no implicit transactions; BEGIN/COMMIT are ours.
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
+    conn.row_factory = sqlite3.Row
+    for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}"):
+        await conn.execute(pragma)
+    return conn
+
+
+async def _migrate(conn: aiosqlite.Connection, path: Path, migrations: Sequence[str]) -> None:
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > len(migrations):
+        raise MigrationError(
+            f"{path} is at schema version {version} but this code has only {len(migrations)} migrations"
+        )
+    for number, script in enumerate(migrations[version:], start=version + 1):
+        # One script so the migration and its version bump commit together; executescript would otherwise
+        # commit an open transaction before running.
+        try:
+            await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\n;\nPRAGMA user_version = {number};\nCOMMIT;")
+        except sqlite3.Error as exc:
+            await _rollback(conn)
+            raise MigrationError(f"{path}: migration {number} failed and was rolled back: {exc}") from exc
+        log.info("%s: applied migration %d", path.name, number)
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    try:
+        await conn.rollback()
+    except sqlite3.OperationalError:
+        pass  # nothing to roll back: the failure came before BEGIN took effect, or SQLite already rolled back

@@ -1,0 +1,140 @@
+"""Which loopback port every process of the local stack listens on.
+
+Defaults come from the registry (service gRPC ports) and from the servers' customary ports (infra), shifted by
+an optional offset and overridden one by one; or, for tests, every port is a free ephemeral one.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from services.kit.registry import Entry
+
+__all__ = ["INFRA_DEFAULTS", "METRICS_BASE", "Ports", "busy", "env_var", "free", "planned"]
+
+# Ports of everything that is not a registry entry, by key. The key names the environment variable that
+# overrides it: "http" -> CHIRP_HTTP_PORT.
+INFRA_DEFAULTS: Mapping[str, int] = {
+    "http": 8080,  # the edge: the REST address clients use
+    "mesh": 10000,  # the mesh listener services call each other through
+    "edge_admin": 9901,
+    "mesh_admin": 9902,
+    "nats": 4222,
+    "nats_monitor": 8222,
+    "valkey": 6379,
+    "typesense": 8108,
+    "typesense_peering": 8107,
+}
+# A process's Prometheus port defaults to this plus its registry index (auth: 9464, user: 9465, ...): the
+# OpenTelemetry Prometheus exporter's port, and below Linux's ephemeral range (32768-60999), where any
+# outgoing connection or test's free port could take it between our check and the service's bind.
+METRICS_BASE = 9464
+
+_LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ports:
+    """Every port of one stack, all on 127.0.0.1."""
+
+    http: int
+    mesh: int
+    edge_admin: int
+    mesh_admin: int
+    nats: int
+    nats_monitor: int
+    valkey: int
+    typesense: int
+    typesense_peering: int
+    grpc: Mapping[str, int] = field(default_factory=dict)  # registry name -> gRPC port
+    metrics: Mapping[str, int] = field(default_factory=dict)  # registry name -> metrics port
+
+    def labelled(self) -> Iterator[tuple[str, int]]:
+        """(override key, port) for every port; the key maps to its variable through `env_var`."""
+        for key in INFRA_DEFAULTS:
+            yield key, getattr(self, key)
+        for name, port in self.grpc.items():
+            yield name, port
+        for name, port in self.metrics.items():
+            yield f"{name}_metrics", port
+
+
+def env_var(key: str) -> str:
+    """The variable overriding the port with this key: "http" -> CHIRP_HTTP_PORT, "tweet" -> CHIRP_TWEET_PORT."""
+    return f"CHIRP_{key.upper()}_PORT"
+
+
+def planned(entries: Iterable[Entry], *, offset: int = 0, overrides: Mapping[str, int] | None = None) -> Ports:
+    """Default ports shifted by `offset`, then `overrides` (by key) applied. Raises ValueError on a clash."""
+    entries = tuple(entries)
+    overrides = dict(overrides or {})
+    known = set(INFRA_DEFAULTS) | {e.name for e in entries} | {f"{e.name}_metrics" for e in entries}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown port keys {unknown}; known: {sorted(known)}")
+
+    def pick(key: str, default: int) -> int:
+        return overrides.get(key, default + offset)
+
+    ports = Ports(
+        **{key: pick(key, default) for key, default in INFRA_DEFAULTS.items()},
+        grpc={e.name: pick(e.name, e.port) for e in entries},
+        metrics={e.name: pick(f"{e.name}_metrics", METRICS_BASE + i) for i, e in enumerate(entries)},
+    )
+    _check(ports)
+    return ports
+
+
+def free(entries: Iterable[Entry], *, overrides: Mapping[str, int] | None = None) -> Ports:
+    """Distinct free ephemeral loopback ports for everything not in `overrides` (tests: no fixed port)."""
+    entries = tuple(entries)
+    keys = [*INFRA_DEFAULTS, *(e.name for e in entries), *(f"{e.name}_metrics" for e in entries)]
+    chosen = dict(overrides or {})
+    unknown = sorted(set(chosen) - set(keys))
+    if unknown:
+        raise ValueError(f"unknown port keys {unknown}")
+    # Hold every socket until all are chosen, so the kernel cannot hand out one port twice.
+    with ExitStack() as held:
+        for key in keys:
+            if key in chosen:
+                continue
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((_LOOPBACK, 0))
+            while sock.getsockname()[1] in chosen.values():  # an override took it: try again
+                sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                sock.bind((_LOOPBACK, 0))
+            chosen[key] = sock.getsockname()[1]
+    ports = Ports(
+        **{key: chosen[key] for key in INFRA_DEFAULTS},
+        grpc={e.name: chosen[e.name] for e in entries},
+        metrics={e.name: chosen[f"{e.name}_metrics"] for e in entries},
+    )
+    _check(ports)
+    return ports
+
+
+def busy(ports: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (key, port) pairs someone already listens on, so start-up can fail with a clear message."""
+    taken = []
+    for key, port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the servers do: a port in TIME_WAIT from the previous run is free, a listening one is not.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((_LOOPBACK, port))
+            except OSError:
+                taken.append((key, port))
+    return taken
+
+
+def _check(ports: Ports) -> None:
+    seen: dict[int, str] = {}
+    for key, port in ports.labelled():
+        if not 1 <= port <= 65535:
+            raise ValueError(f"{env_var(key)}: port {port} is outside 1-65535")
+        if port in seen:
+            raise ValueError(f"{env_var(key)} and {env_var(seen[port])} are both {port}")
+        seen[port] = key

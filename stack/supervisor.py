@@ -1,0 +1,385 @@
+"""The local stack: NATS, Valkey, Typesense, the Envoy edge and mesh, and every registry process.
+
+    async with Stack(Settings(free_ports=True, data_dir=tmp)) as stack:
+        httpx.get(stack.edge_url + "/healthz")
+
+Start-up goes in tiers, each waited for before the next (services connect to the infrastructure when they
+start): infrastructure, Envoy, services, then the edge's own view (/healthz 200, JWKS fetched). Shutdown is
+the reverse. Any failure stops what was started and raises NotReady with the culprit's last log lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import importlib.util
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from services.kit import registry
+from services.kit.registry import Entry
+
+from . import descriptors, envoy_config, ports, probes, servers
+from .processes import Process
+from .settings import REPO_ROOT, ConfigError, Settings
+
+__all__ = ["Stack"]
+
+log = logging.getLogger(__name__)
+
+
+class Stack:
+    """The processes of one local Chirp, started and stopped together.
+
+    Ports (and so every URL below) are fixed when the Stack is created; processes run between `start()`
+    and `stop()`, or inside `async with` / `with`. Create and start it on a long-lived thread (see
+    stack.processes on PR_SET_PDEATHSIG).
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.data_dir = self.settings.data_dir.resolve()
+        self.run_dir = self.data_dir / "run"
+        self.log_dir = self.data_dir / "logs"
+        entries = registry.entries()
+        try:
+            self.ports = (
+                ports.free(entries, overrides=self.settings.port_overrides)
+                if self.settings.free_ports
+                else ports.planned(entries, offset=self.settings.port_offset, overrides=self.settings.port_overrides)
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.edge_url = f"http://127.0.0.1:{self.ports.http}"
+        self.mesh_addr = f"127.0.0.1:{self.ports.mesh}"
+        self.nats_url = f"nats://127.0.0.1:{self.ports.nats}"
+        self.redis_url = f"redis://127.0.0.1:{self.ports.valkey}/0"
+        self.typesense_url = f"http://127.0.0.1:{self.ports.typesense}"
+        self.typesense_api_key = ""  # read or created at start
+        self.processes: dict[str, Process] = {}
+        self.services: tuple[str, ...] = ()  # registry entries running
+        self.skipped: tuple[str, ...] = ()  # registry entries left out because their module is missing
+        self.startup_seconds: dict[str, float] = {}
+        self._lock: IO[str] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start every selected process and wait until all are ready. Raises ConfigError or NotReady."""
+        if self.processes:
+            raise RuntimeError("this stack is already running")
+        began = time.monotonic()
+        deadline = began + self.settings.startup_timeout
+        run, self.skipped = self._select()
+        for name in self.skipped:
+            log.warning("skipping %s: no module %s to run yet", name, registry.entry(name).module)
+        self._prepare(run)
+        try:
+            await self._start_infra(deadline)
+            if self.settings.envoy:
+                await self._start_envoy([e.name for e in run if e.kind == "service"], deadline)
+            await self._start_services(run, deadline)
+            if self.settings.envoy:
+                await self._await_edge(deadline)
+        except BaseException:
+            await self.stop()
+            raise
+        self.startup_seconds["total"] = time.monotonic() - began
+        log.info("stack ready in %.1fs", self.startup_seconds["total"])
+
+    async def stop(self) -> None:
+        """Stop every process, newest tier first: SIGTERM, then SIGKILL after settings.stop_timeout."""
+        tiers = [
+            [p for name, p in self.processes.items() if name in self.services],
+            [p for name, p in self.processes.items() if name in ("edge", "mesh")],
+            [p for name, p in self.processes.items() if name in ("nats", "valkey", "typesense")],
+        ]
+        for tier in tiers:
+            statuses = await asyncio.gather(*(p.stop(self.settings.stop_timeout) for p in tier))
+            for process, status in zip(tier, statuses, strict=True):
+                log.debug("stopped %s (status %s)", process.name, status)
+        self.processes.clear()
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
+
+    async def wait(self) -> Process:
+        """Wait until any process exits; return it (for supervisors that report or restart)."""
+        watchers = {asyncio.ensure_future(p.wait()): p for p in self.processes.values()}
+        if not watchers:
+            raise RuntimeError("no process is running")
+        try:
+            done, _ = await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in watchers:
+                task.cancel()
+        return watchers[next(iter(done))]
+
+    async def __aenter__(self) -> Stack:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def __enter__(self) -> Stack:
+        # A synchronous caller has no loop of its own; processes outlive the short-lived loops used here.
+        asyncio.run(self.start())
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        asyncio.run(self.stop())
+
+    # --- what a service process gets -------------------------------------------------------------------------
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """The environment the registry process `name` runs with (also usable to run one in-process)."""
+        index = next(i for i, e in enumerate(registry.entries()) if e.name == name)
+        return {
+            **os.environ,
+            **self.settings.service_env,
+            "PYTHONUNBUFFERED": "1",
+            "CHIRP_GRPC_HOST": "127.0.0.1",
+            "CHIRP_GRPC_PORT": str(self.ports.grpc[name]),
+            "CHIRP_METRICS_PORT": str(self.ports.metrics[name]),
+            "CHIRP_MESH_ADDR": self.mesh_addr,
+            "CHIRP_DATA_DIR": str(self.data_dir),
+            "CHIRP_NATS_URL": self.nats_url,
+            "CHIRP_REDIS_URL": self.redis_url,
+            "CHIRP_TYPESENSE_URL": self.typesense_url,
+            "CHIRP_TYPESENSE_API_KEY": self.typesense_api_key,
+            "CHIRP_LOG_LEVEL": self.settings.log_level,
+            # Snowflake worker id: distinct per process and stable across restarts.
+            "CHIRP_WORKER_ID": str(index),
+        }
+
+    # --- tiers ------------------------------------------------------------------------------------------------
+
+    def _select(self) -> tuple[list[Entry], tuple[str, ...]]:
+        chosen = self.settings.services
+        explicit = chosen is not None
+        candidates = [registry.entry(n) for n in chosen] if chosen is not None else list(registry.entries())
+        run, skipped = [], []
+        for e in candidates:
+            module = self.settings.modules.get(e.name, e.module)
+            if _runnable(module):
+                run.append(e)
+            elif explicit:
+                raise ConfigError(f"cannot run {e.name}: no module {module} (python -m {module} would fail)")
+            else:
+                skipped.append(e.name)
+        return run, tuple(skipped)
+
+    def _prepare(self, run: list[Entry]) -> None:
+        for d in (self.data_dir, self.run_dir, self.log_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        try:
+            if not self.settings.free_ports:
+                self._check_ports(run)
+            if "typesense" in self.settings.infra or run:
+                self.typesense_api_key = servers.typesense_api_key(self.data_dir / "typesense.key")
+        except BaseException:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+            raise
+
+    def _take_lock(self) -> None:
+        lock = (self.data_dir / "stack.lock").open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            lock.close()
+            raise ConfigError(
+                f"another stack (pid {holder}) is using {self.data_dir}; stop it or set CHIRP_DATA_DIR"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        self._lock = lock
+
+    def _check_ports(self, run: list[Entry]) -> None:
+        wanted: dict[str, int] = {}
+        for key in self.settings.infra:
+            wanted[key] = getattr(self.ports, key)
+        if "nats" in self.settings.infra:
+            wanted["nats_monitor"] = self.ports.nats_monitor
+        if "typesense" in self.settings.infra:
+            wanted["typesense_peering"] = self.ports.typesense_peering
+        if self.settings.envoy:
+            for key in ("http", "mesh", "edge_admin", "mesh_admin"):
+                wanted[key] = getattr(self.ports, key)
+        for e in run:
+            wanted[e.name] = self.ports.grpc[e.name]
+            wanted[f"{e.name}_metrics"] = self.ports.metrics[e.name]
+        taken = ports.busy(wanted.items())
+        if taken:
+            listed = ", ".join(f"{port} ({ports.env_var(key)})" for key, port in taken)
+            raise ConfigError(
+                f"ports already in use: {listed}. Is another stack running? Stop it, or move this one "
+                "with CHIRP_PORT_OFFSET or the variables named."
+            )
+
+    async def _start_infra(self, deadline: float) -> None:
+        wanted = self.settings.infra
+        if not wanted:
+            return
+        d = self.data_dir
+        checks: list[tuple[str, probes.Probe]] = []
+        if "nats" in wanted:
+            (d / "nats").mkdir(exist_ok=True)
+            argv = servers.nats_argv(
+                self.run_dir / "nats.conf",
+                port=self.ports.nats,
+                monitor_port=self.ports.nats_monitor,
+                store_dir=d / "nats",
+            )
+            self._spawn("nats", argv)
+            # /healthz answers 200 only once JetStream is up as well.
+            checks.append(("nats", _http(f"http://127.0.0.1:{self.ports.nats_monitor}/healthz")))
+        if "valkey" in wanted:
+            (d / "valkey").mkdir(exist_ok=True)
+            self._spawn("valkey", servers.valkey_argv(port=self.ports.valkey, data_dir=d / "valkey"))
+            port = self.ports.valkey
+            checks.append(("valkey", lambda: probes.valkey_ping(port)))
+        if "typesense" in wanted:
+            (d / "typesense").mkdir(exist_ok=True)
+            argv = servers.typesense_argv(
+                port=self.ports.typesense,
+                peering_port=self.ports.typesense_peering,
+                data_dir=d / "typesense",
+            )
+            self._warn_if_typesense_moved(d / "typesense" / "chirp-ports")
+            self._spawn("typesense", argv, env=servers.typesense_env(self.typesense_api_key))
+            checks.append(("typesense", _http(f"{self.typesense_url}/health")))
+        await self._await_all(checks, deadline)
+
+    async def _start_envoy(self, gate: list[str], deadline: float) -> None:
+        upstreams = [envoy_config.Upstream(e.name, e.proto, self.ports.grpc[e.name]) for e in registry.services()]
+        descriptor, info = self._descriptor([u.proto for u in upstreams])
+        transcoded = [u.proto for u in upstreams if u.proto in info.services]
+        missing = [u.name for u in upstreams if u.proto not in info.services]
+        if missing:
+            log.warning("%s lacks %s: their REST routes answer 404", descriptor, ", ".join(missing))
+        edge = envoy_config.edge(
+            upstreams,
+            options=envoy_config.EdgeOptions(
+                http_port=self.ports.http,
+                admin_port=self.ports.edge_admin,
+                descriptor=str(descriptor),
+                rate_limit_per_second=self.settings.rate_limit_per_second,
+                rate_limit_burst=self.settings.rate_limit_burst,
+                max_request_bytes=self.settings.max_request_bytes,
+            ),
+            transcoded=transcoded,
+            streaming_paths=info.streaming_paths_of(transcoded),
+            health_gate=gate,
+        )
+        mesh = envoy_config.mesh(
+            upstreams,
+            options=envoy_config.MeshOptions(port=self.ports.mesh, admin_port=self.ports.mesh_admin),
+        )
+        checks: list[tuple[str, probes.Probe]] = []
+        for name, config, admin in (("edge", edge, self.ports.edge_admin), ("mesh", mesh, self.ports.mesh_admin)):
+            path = self.run_dir / f"{name}.yaml"
+            path.write_text(envoy_config.render(config, title=f"Chirp {name} (generated at stack start)"))
+            self._spawn(name, servers.envoy_argv(path, concurrency=self.settings.envoy_concurrency))
+            checks.append((name, _http(f"http://127.0.0.1:{admin}/ready")))
+        await self._await_all(checks, deadline)
+
+    async def _start_services(self, run: list[Entry], deadline: float) -> None:
+        self.services = tuple(e.name for e in run)
+        checks: list[tuple[str, probes.Probe]] = []
+        for e in run:
+            module = self.settings.modules.get(e.name, e.module)
+            self._spawn(e.name, [sys.executable, "-m", module], env=self.service_env(e.name))
+            port = self.ports.grpc[e.name]
+            checks.append((e.name, lambda port=port: probes.grpc_serving(port)))  # type: ignore[misc]
+        await self._await_all(checks, deadline)
+
+    async def _await_edge(self, deadline: float) -> None:
+        checks: list[tuple[str, probes.Probe]] = [("edge /healthz", _http(f"{self.edge_url}/healthz"))]
+        if "auth" in self.services:
+            admin = self.ports.edge_admin
+            checks.append(("edge JWKS", lambda: probes.jwks_fetched(admin)))
+        await self._await_all(checks, deadline, owner=self.processes["edge"])
+        log.info("REST API at %s", self.edge_url)
+
+    # --- helpers ----------------------------------------------------------------------------------------------
+
+    def _descriptor(self, protos: list[str]) -> tuple[Path, descriptors.DescriptorInfo]:
+        path = self.settings.descriptor
+        if path.is_file():
+            info = descriptors.load(path)
+            if info.services & set(protos):
+                return path.resolve(), info
+            log.warning("%s declares none of the registry services; using a placeholder", path)
+        else:
+            log.warning("%s not found (run `make gen`); the edge starts with no REST routes", path)
+        placeholder = self.run_dir / "placeholder.binpb"
+        placeholder.write_bytes(descriptors.placeholder(protos))
+        return placeholder, descriptors.load(placeholder)
+
+    def _warn_if_typesense_moved(self, record: Path) -> None:
+        # Typesense's raft node id is address:peering_port:api_port. On other ports than last time it finds
+        # itself without a leader and resets its peers only at its next periodic check, about 10 s later.
+        now = f"{self.ports.typesense} {self.ports.typesense_peering}"
+        before = record.read_text().strip() if record.is_file() else now
+        if before != now:
+            log.warning("typesense ports changed since the last run (%s -> %s): ready in about 10 s", before, now)
+        record.write_text(now + "\n")
+
+    def _spawn(self, name: str, argv: list[str], *, env: Mapping[str, str] | None = None) -> Process:
+        process = Process(name, argv, log_path=self.log_dir / f"{name}.log", env=env or os.environ, cwd=REPO_ROOT)
+        process.start()
+        self.processes[name] = process
+        log.debug("started %s (pid %s)", name, process.pid)
+        return process
+
+    async def _await_all(
+        self, checks: Iterable[tuple[str, probes.Probe]], deadline: float, *, owner: Process | None = None
+    ) -> None:
+        async def one(name: str, probe: probes.Probe) -> None:
+            process = owner or self.processes.get(name)
+            seconds = await probes.wait_ready(name, probe, deadline=deadline, process=process)
+            self.startup_seconds[name] = seconds
+            log.info("  %-16s ready in %.1fs", name, seconds)
+
+        tasks = [asyncio.ensure_future(one(name, probe)) for name, probe in checks]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            # The first failure ends the wait; the other probes have nothing left to report.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _http(url: str) -> probes.Probe:
+    return lambda: probes.http_ok(url)
+
+
+def _runnable(module: str) -> bool:
+    """`python -m module` would find something to run (a module, or a package with __main__.py)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    if spec.submodule_search_locations is None:
+        return True
+    return any((Path(location) / "__main__.py").is_file() for location in spec.submodule_search_locations)

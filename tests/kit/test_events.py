@@ -1,0 +1,253 @@
+"""Events on a real JetStream server: streams, publish, consume with ack / nak-redelivery / term, dedupe."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import nats.js.api
+import nats.js.errors
+import pytest
+from google.protobuf import wrappers_pb2
+from opentelemetry import trace
+
+from services.kit import redis as kit_redis
+from services.kit.config import StartupError
+from services.kit.events import Delivery, Events, stream_name
+from services.kit.idempotency import AlreadyRunning, once
+from tests.kit.servers import RunningServer
+from tests.kit.support import eventually
+
+StringValue = wrappers_pb2.StringValue
+
+
+@pytest.fixture
+async def events(nats_server: RunningServer) -> AsyncIterator[Events]:
+    client = await Events.connect(nats_server.url, service="test")
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def domain(events: Events) -> str:
+    """A fresh stream per test, so tests never see each other's events."""
+    name = "t" + uuid.uuid4().hex[:10]
+    await events.ensure_stream(name, max_age=timedelta(hours=1), max_bytes=16 << 20)
+    return name
+
+
+async def _consumer_state(events: Events, domain: str, durable: str) -> nats.js.api.ConsumerInfo:
+    return await events.js.consumer_info(stream_name(f"chirp.{domain}.x"), durable)
+
+
+def test_subjects_map_to_domain_streams() -> None:
+    assert stream_name("chirp.tweet.created") == "CHIRP_TWEET"
+    assert stream_name("chirp.tweet.>") == "CHIRP_TWEET"
+    for bad in ("tweet.created", "chirp.Tweet.created", "chirp.tweet", "chirp..x"):
+        with pytest.raises(ValueError):
+            stream_name(bad)
+
+
+async def test_ensure_stream_creates_then_updates(events: Events) -> None:
+    domain = "s" + uuid.uuid4().hex[:10]
+    await events.ensure_stream(domain, max_age=timedelta(days=7), max_bytes=1 << 20)
+    await events.ensure_stream(domain, max_age=timedelta(days=7), max_bytes=1 << 20)  # idempotent
+    info = await events.js.stream_info(f"CHIRP_{domain.upper()}")
+    assert info.config.subjects == [f"chirp.{domain}.>"]
+    assert info.config.storage == nats.js.api.StorageType.FILE
+    assert info.config.duplicate_window == 120
+    assert info.config.max_age == 7 * 24 * 3600
+    await events.ensure_stream(domain, max_age=timedelta(days=1), max_bytes=2 << 20)  # a changed limit
+    info = await events.js.stream_info(f"CHIRP_{domain.upper()}")
+    assert (info.config.max_age, info.config.max_bytes) == (24 * 3600, 2 << 20)
+
+
+async def test_publish_consume_ack(events: Events, domain: str) -> None:
+    got: list[tuple[str, Delivery]] = []
+
+    async def handler(message: StringValue, delivery: Delivery) -> None:
+        got.append((message.value, delivery))
+
+    for i in range(3):
+        ack = await events.publish(f"chirp.{domain}.created", StringValue(value=f"m{i}"), msg_id=f"m-{i}")
+        assert not ack.duplicate
+    task = asyncio.create_task(events.consume(f"chirp.{domain}.created", StringValue, handler, durable="reader"))
+    await eventually(lambda: len(got) == 3)
+    assert [value for value, _ in got] == ["m0", "m1", "m2"]
+    first = got[0][1]
+    assert (first.subject, first.msg_id, first.num_delivered) == (f"chirp.{domain}.created", "m-0", 1)
+    assert first.stream_sequence == 1
+    state = await eventually(lambda: _acked(events, domain, "reader", 3))
+    assert state.num_ack_pending == 0 and state.num_pending == 0
+    events.stop()
+    await asyncio.wait_for(task, 5)
+
+
+async def _acked(events: Events, domain: str, durable: str, seq: int) -> Any:
+    """The consumer's state once everything up to `seq` is acknowledged (or terminated), else None."""
+    try:
+        state = await _consumer_state(events, domain, durable)
+    except nats.js.errors.NotFoundError:
+        return None  # the consume task has not created it yet
+    return state if state.ack_floor and state.ack_floor.stream_seq == seq and not state.num_ack_pending else None
+
+
+async def test_failed_handler_is_redelivered_after_a_delay(events: Events, domain: str) -> None:
+    deliveries: list[int] = []
+    times: list[float] = []
+
+    async def flaky(message: StringValue, delivery: Delivery) -> None:
+        deliveries.append(delivery.num_delivered)
+        times.append(time.monotonic())
+        if delivery.num_delivered == 1:
+            raise ConnectionError("downstream hiccup")
+
+    await events.publish(f"chirp.{domain}.created", StringValue(value="x"), msg_id="x-1")
+    task = asyncio.create_task(
+        events.consume(f"chirp.{domain}.created", StringValue, flaky, durable="flaky", backoff=(0.2,))
+    )
+    await eventually(lambda: _acked(events, domain, "flaky", 1))
+    assert deliveries == [1, 2]
+    assert times[1] - times[0] >= 0.19, "the nak must carry the backoff delay"
+    events.stop()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_poison_event_is_terminated_after_max_deliver(
+    events: Events, domain: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    deliveries: list[int] = []
+
+    async def broken(message: StringValue, delivery: Delivery) -> None:
+        deliveries.append(delivery.num_delivered)
+        raise ValueError("cannot handle this one")
+
+    async def fine(message: StringValue, delivery: Delivery) -> None:
+        deliveries.append(100)
+
+    await events.publish(f"chirp.{domain}.created", StringValue(value="bad"), msg_id="bad-1")
+    task = asyncio.create_task(
+        events.consume(f"chirp.{domain}.created", StringValue, broken, durable="poison", max_deliver=3,
+                       backoff=(0.02, 0.04))
+    )  # fmt: skip
+    # Terminated counts as done for the consumer: the ack floor moves past it and nothing is pending.
+    await eventually(lambda: _acked(events, domain, "poison", 1))
+    assert deliveries == [1, 2, 3]
+    assert any("giving up" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+    events.stop()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_same_msg_id_is_stored_once(events: Events, domain: str) -> None:
+    got: list[str] = []
+
+    async def handler(message: StringValue, delivery: Delivery) -> None:
+        got.append(message.value)
+
+    first = await events.publish(f"chirp.{domain}.created", StringValue(value="one"), msg_id="same")
+    again = await events.publish(f"chirp.{domain}.created", StringValue(value="one"), msg_id="same")
+    other = await events.publish(f"chirp.{domain}.created", StringValue(value="two"), msg_id="other")
+    assert (bool(first.duplicate), bool(again.duplicate), bool(other.duplicate)) == (False, True, False)
+    assert again.seq == first.seq
+    task = asyncio.create_task(events.consume(f"chirp.{domain}.>", StringValue, handler, durable="dedupe"))
+    await eventually(lambda: _acked(events, domain, "dedupe", other.seq))
+    assert got == ["one", "two"]
+    events.stop()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_trace_context_travels_in_headers(events: Events, domain: str, spans: Any) -> None:
+    seen: list[Any] = []
+
+    async def handler(message: StringValue, delivery: Delivery) -> None:
+        seen.append(trace.get_current_span().get_span_context())
+
+    with trace.get_tracer("test").start_as_current_span("request") as request_span:
+        await events.publish(f"chirp.{domain}.created", StringValue(value="t"), msg_id="t-1")
+    task = asyncio.create_task(events.consume(f"chirp.{domain}.created", StringValue, handler, durable="traced"))
+    await eventually(lambda: seen)
+    assert seen[0].trace_id == request_span.get_span_context().trace_id
+    events.stop()
+    await asyncio.wait_for(task, 5)
+    by_name = {s.name: s for s in spans.get_finished_spans()}
+    publish, process = by_name[f"chirp.{domain}.created publish"], by_name[f"chirp.{domain}.created process"]
+    assert process.parent.span_id == publish.context.span_id
+
+
+async def test_concurrency_runs_handlers_side_by_side(events: Events, domain: str) -> None:
+    in_flight, peak, release = 0, 0, asyncio.Event()
+
+    async def slow(message: StringValue, delivery: Delivery) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await release.wait()
+        in_flight -= 1
+
+    for i in range(4):
+        await events.publish(f"chirp.{domain}.created", StringValue(value=str(i)), msg_id=f"c-{i}")
+    task = asyncio.create_task(
+        events.consume(f"chirp.{domain}.created", StringValue, slow, durable="wide", concurrency=4)
+    )
+    await eventually(lambda: peak == 4)
+    release.set()
+    await eventually(lambda: _acked(events, domain, "wide", 4))
+    events.stop()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_malformed_payload_is_terminated_not_retried(events: Events, domain: str) -> None:
+    calls: list[str] = []
+
+    async def handler(message: wrappers_pb2.Int64Value, delivery: Delivery) -> None:
+        calls.append(delivery.msg_id)
+
+    await events.js.publish(f"chirp.{domain}.created", b"\xff\xff\xff", headers={"Nats-Msg-Id": "garbage"})
+    task = asyncio.create_task(
+        events.consume(f"chirp.{domain}.created", wrappers_pb2.Int64Value, handler, durable="strict")
+    )
+    await eventually(lambda: _acked(events, domain, "strict", 1))
+    assert calls == []
+    events.stop()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_connect_failure_names_the_variable() -> None:
+    with pytest.raises(StartupError, match=re.escape("CHIRP_NATS_URL=nats://127.0.0.1:1")):
+        await Events.connect("nats://127.0.0.1:1", service="test", connect_timeout=0.5)
+
+
+async def test_once_runs_a_block_once_per_key(valkey_server: RunningServer) -> None:
+    redis = await kit_redis.connect(valkey_server.url)
+    key = "test:" + uuid.uuid4().hex
+    runs: list[int] = []
+
+    with pytest.raises(RuntimeError):
+        async with once(redis, key, ttl=60) as first:
+            assert first
+            raise RuntimeError("effect failed")  # the mark is released: the redelivery must run it
+    async with once(redis, key, ttl=60) as first:
+        if first:
+            runs.append(1)
+    async with once(redis, key, ttl=60) as first:
+        if first:
+            runs.append(2)
+    assert runs == [1]
+
+    other = "test:" + uuid.uuid4().hex
+    async with once(redis, other, ttl=60) as first:
+        assert first
+        with pytest.raises(AlreadyRunning):
+            async with once(redis, other, ttl=60):
+                pass
+    await redis.aclose()
+
+
+async def test_redis_connect_failure_names_the_variable() -> None:
+    with pytest.raises(StartupError, match=re.escape("CHIRP_REDIS_URL=redis://:***@127.0.0.1:1/0")):
+        await kit_redis.connect("redis://:hunter2@127.0.0.1:1/0", connect_timeout=0.5)

@@ -1,0 +1,156 @@
+"""SQLite: migrations by user_version, transactions that commit or roll back whole, serialized writers."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from services.kit.idempotency import first_time
+from services.kit.sqlite import Database, MigrationError
+
+MIGRATIONS = [
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+    "ALTER TABLE counters ADD COLUMN note TEXT; CREATE TABLE notes (id INTEGER PRIMARY KEY, counter TEXT"
+    " NOT NULL REFERENCES counters (name));",
+]
+
+
+async def _version(db: Database) -> int:
+    row = await db.fetch_one("PRAGMA user_version")
+    assert row is not None
+    return int(row[0])
+
+
+async def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "svc.db"
+    db = await Database.open(path, MIGRATIONS[:1])
+    assert await _version(db) == 1
+    await db.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+    await db.close()
+
+    db = await Database.open(path, MIGRATIONS)  # a release adds migration 2; the data stays
+    assert await _version(db) == 2
+    row = await db.fetch_one("SELECT name, value, note FROM counters")
+    assert row is not None and (row["name"], row["value"], row["note"]) == ("a", 1, None)
+    await db.close()
+
+    db = await Database.open(path, MIGRATIONS)  # nothing left to apply
+    assert await _version(db) == 2
+    journal = await db.fetch_one("PRAGMA journal_mode")
+    fk = await db.fetch_one("PRAGMA foreign_keys")
+    assert journal is not None and journal[0] == "wal"
+    assert fk is not None and fk[0] == 1
+    await db.close()
+
+
+async def test_failed_migration_rolls_back_entirely(tmp_path: Path) -> None:
+    path = tmp_path / "svc.db"
+    await (await Database.open(path, MIGRATIONS[:1])).close()
+    broken = [*MIGRATIONS[:1], "CREATE TABLE half (x INTEGER); INSERT INTO nowhere VALUES (1);"]
+    with pytest.raises(MigrationError, match="migration 2 failed"):
+        await Database.open(path, broken)
+    db = await Database.open(path, MIGRATIONS[:1])
+    assert await _version(db) == 1
+    assert await db.fetch_one("SELECT name FROM sqlite_master WHERE name = 'half'") is None
+    await db.close()
+
+
+async def test_file_newer_than_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "svc.db"
+    await (await Database.open(path, MIGRATIONS)).close()
+    with pytest.raises(MigrationError, match="schema version 2"):
+        await Database.open(path, MIGRATIONS[:1])
+
+
+async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "svc.db", MIGRATIONS)
+    committed: list[str] = []
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+            assert await tx.fetch_one("SELECT value FROM counters WHERE name = 'a'") is not None
+            assert await db.fetch_one("SELECT value FROM counters WHERE name = 'a'") is None, "readers see commits"
+            tx.after_commit(lambda: committed.append("a"))
+            raise RuntimeError("changed my mind")
+    assert await db.fetch_all("SELECT * FROM counters") == []
+    assert committed == []
+
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO counters (name, value) VALUES ('b', 1)")
+            await tx.execute("INSERT INTO notes (id, counter) VALUES (1, 'no such counter')")  # foreign key
+    assert await db.fetch_all("SELECT * FROM counters") == []
+
+    async with db.transaction() as tx:
+        changed = await tx.execute("INSERT INTO counters (name, value) VALUES ('c', 1)")
+        tx.after_commit(lambda: committed.append("c"))
+    assert changed == 1 and committed == ["c"]
+    with pytest.raises(RuntimeError, match="after its block"):
+        await tx.execute("DELETE FROM counters")
+    await db.close()
+
+
+async def test_concurrent_transactions_do_not_interleave(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "svc.db", MIGRATIONS)
+    await db.execute("INSERT INTO counters (name, value) VALUES ('n', 0)")
+
+    async def increment() -> None:
+        # Read, yield to other tasks, write: lost updates if two transactions shared the connection at once.
+        async with db.transaction() as tx:
+            row = await tx.fetch_one("SELECT value FROM counters WHERE name = 'n'")
+            assert row is not None
+            await asyncio.sleep(0)
+            await tx.execute("UPDATE counters SET value = ? WHERE name = 'n'", (row["value"] + 1,))
+
+    await asyncio.gather(*(increment() for _ in range(50)))
+    row = await db.fetch_one("SELECT value FROM counters WHERE name = 'n'")
+    assert row is not None and row["value"] == 50
+    await db.close()
+
+
+async def test_committed_writes_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "svc.db"
+    db = await Database.open(path, MIGRATIONS)
+    async with db.transaction() as tx:
+        await tx.execute_many("INSERT INTO counters (name, value) VALUES (?, ?)", [("x", 1), ("y", 2)])
+    await db.close()
+    db = await Database.open(path, MIGRATIONS)
+    assert [tuple(r) for r in await db.fetch_all("SELECT name, value FROM counters ORDER BY name")] == [
+        ("x", 1),
+        ("y", 2),
+    ]
+    await db.close()
+
+
+async def test_first_time_marks_commit_with_the_effect(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "svc.db", MIGRATIONS)
+    await db.execute("INSERT INTO counters (name, value) VALUES ('followers', 0)")
+
+    async def on_event(msg_id: str, *, fail: bool = False) -> None:
+        async with db.transaction() as tx:
+            if await first_time(tx, f"counters:{msg_id}"):
+                await tx.execute("UPDATE counters SET value = value + 1 WHERE name = 'followers'")
+            if fail:
+                raise RuntimeError("crash after the effect, before commit")
+
+    with pytest.raises(RuntimeError):
+        await on_event("e1", fail=True)  # rolled back: neither the increment nor the mark
+    await on_event("e1")  # the redelivery applies it
+    await on_event("e1")  # a duplicate does nothing
+    await on_event("e2")
+    row = await db.fetch_one("SELECT value FROM counters WHERE name = 'followers'")
+    assert row is not None and row["value"] == 2
+    await db.close()
+
+
+async def test_nested_transaction_fails_instead_of_hanging(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "svc.db", MIGRATIONS)
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        async with db.transaction():
+            await db.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+    assert await db.fetch_all("SELECT * FROM counters") == []
+    await db.execute("INSERT INTO counters (name, value) VALUES ('b', 1)")  # the lock was released
+    await db.close()

@@ -1,0 +1,110 @@
+"""Configuration of the stack: CHIRP_* parsing, port planning, and messages that name what to fix."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from services.kit import registry
+from stack import ConfigError, Settings, Stack, ports
+from stack.settings import INFRA
+
+
+def test_defaults_are_make_ups() -> None:
+    settings = Settings.from_env({})
+    assert settings.data_dir == Path(".chirp")
+    assert settings.services is None and settings.infra == frozenset(INFRA) and settings.envoy
+    planned = ports.planned(registry.entries())
+    assert (planned.http, planned.mesh, planned.nats, planned.valkey, planned.typesense) == (
+        8080,
+        10000,
+        4222,
+        6379,
+        8108,
+    )
+    assert planned.grpc["auth"] == registry.entry("auth").port
+    assert planned.metrics["auth"] == ports.METRICS_BASE == 9464
+    assert planned.metrics["user"] == 9465
+
+
+def test_variables_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "CHIRP_DATA_DIR": "/tmp/x",
+            "CHIRP_HTTP_PORT": "8081",
+            "CHIRP_TWEET_PORT": "60054",
+            "CHIRP_PORT_OFFSET": "100",
+            "CHIRP_SERVICES": "auth, tweet",
+            "CHIRP_INFRA": "nats,valkey",
+            "CHIRP_ENVOY": "off",
+            "CHIRP_LOG_LEVEL": "debug",
+            "CHIRP_RATE_LIMIT_PER_SECOND": "0",
+        }
+    )
+    assert settings.data_dir == Path("/tmp/x")
+    assert settings.services == ("auth", "tweet")
+    assert settings.infra == frozenset({"nats", "valkey"})
+    assert not settings.envoy and settings.log_level == "DEBUG" and settings.rate_limit_per_second == 0
+    planned = ports.planned(registry.entries(), offset=settings.port_offset, overrides=settings.port_overrides)
+    assert planned.http == 8081  # an override wins over the offset
+    assert planned.mesh == 10100
+    assert planned.grpc["tweet"] == 60054
+    assert Settings.from_env({"CHIRP_SERVICES": "none"}).services == ()
+    assert Settings.from_env({"CHIRP_SERVICES": "all"}).services is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        ("CHIRP_HTTP_PORT", "eighty", "expected an integer"),
+        ("CHIRP_NATS_PORT", "70000", "expected 1-65535"),
+        ("CHIRP_SERVICES", "auth,twitter", "unknown services ['twitter']"),
+        ("CHIRP_INFRA", "nats,kafka", "unknown servers ['kafka']"),
+        ("CHIRP_LOG_LEVEL", "loud", "expected one of"),
+        ("CHIRP_FREE_PORTS", "maybe", "expected one of 1/0"),
+        ("CHIRP_STARTUP_TIMEOUT", "-1", "positive"),
+    ],
+)
+def test_a_bad_variable_is_named_in_the_error(variable: str, value: str, complaint: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: value})
+    assert f"{variable}={value!r}" in str(caught.value)
+    assert complaint in str(caught.value)
+
+
+def test_every_bad_variable_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"CHIRP_HTTP_PORT": "x", "CHIRP_ENVOY_CONCURRENCY": "0"})
+    assert "CHIRP_HTTP_PORT" in str(caught.value) and "CHIRP_ENVOY_CONCURRENCY" in str(caught.value)
+
+
+def test_settings_built_in_code_are_checked_too() -> None:
+    with pytest.raises(ConfigError, match="services: no registry entry 'nope'"):
+        Settings(services=("nope",))
+    with pytest.raises(ConfigError, match="rate_limit_burst"):
+        Settings(rate_limit_per_second=10, rate_limit_burst=5)
+
+
+def test_two_ports_on_one_number_are_refused_naming_both_variables() -> None:
+    with pytest.raises(ConfigError, match="CHIRP_MESH_PORT and CHIRP_HTTP_PORT are both 9000"):
+        Stack(Settings(port_overrides={"http": 9000, "mesh": 9000}))
+
+
+def test_free_ports_are_distinct_and_free() -> None:
+    chosen = ports.free(registry.entries())
+    numbers = [port for _, port in chosen.labelled()]
+    assert len(numbers) == len(set(numbers)) == len(ports.INFRA_DEFAULTS) + 2 * len(registry.entries())
+    assert ports.busy(chosen.labelled()) == []
+
+
+def test_a_port_in_use_is_reported_with_its_variable(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        taken = listener.getsockname()[1]
+        stack = Stack(Settings(data_dir=tmp_path, port_overrides={"valkey": taken}, services=()))
+        with pytest.raises(ConfigError, match=f"{taken} \\(CHIRP_VALKEY_PORT\\)"):
+            stack.__enter__()
+    assert not stack.processes  # nothing was started
