@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
-import grpc
 from chirp.graph.v1 import graph_events_pb2, graph_service_pb2, graph_service_pb2_grpc
 from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
@@ -14,10 +14,20 @@ from services.kit.identity import require_user
 from services.kit.outbox import Outbox
 from services.kit.server import Context
 from services.kit.timestamps import to_timestamp
+from services.user.lookup import user_by_username
 
 __all__ = ["GraphService"]
 
 _MAX_ID_PAGE = 5000
+
+
+class _IdReader(Protocol):
+    async def __call__(self, user_id: int, *, after: int, limit: int) -> list[int]: ...
+
+
+class _PageRequest(Protocol):
+    page_size: int
+    page_token: str
 
 
 class GraphService(graph_service_pb2_grpc.GraphServiceServicer):
@@ -80,44 +90,37 @@ class GraphService(graph_service_pb2_grpc.GraphServiceServicer):
     async def ListFollowerIds(
         self, request: graph_service_pb2.ListFollowerIdsRequest, context: Context
     ) -> graph_service_pb2.ListFollowerIdsResponse:
-        size = paging.page_size(request.page_size, default=_MAX_ID_PAGE)
-        ids = await self._store.follower_ids(
-            request.user_id, after=paging.parse_token(request.page_token) or 0, limit=size
-        )
-        return graph_service_pb2.ListFollowerIdsResponse(
-            user_ids=ids, next_page_token=paging.next_token(ids, size=size)
-        )
+        ids, token = await self._id_page(self._store.follower_ids, request.user_id, request, default=_MAX_ID_PAGE)
+        return graph_service_pb2.ListFollowerIdsResponse(user_ids=ids, next_page_token=token)
 
     async def ListFollowingIds(
         self, request: graph_service_pb2.ListFollowingIdsRequest, context: Context
     ) -> graph_service_pb2.ListFollowingIdsResponse:
-        size = paging.page_size(request.page_size, default=_MAX_ID_PAGE)
-        ids = await self._store.following_ids(
-            request.user_id, after=paging.parse_token(request.page_token) or 0, limit=size
-        )
-        return graph_service_pb2.ListFollowingIdsResponse(
-            user_ids=ids, next_page_token=paging.next_token(ids, size=size)
-        )
+        ids, token = await self._id_page(self._store.following_ids, request.user_id, request, default=_MAX_ID_PAGE)
+        return graph_service_pb2.ListFollowingIdsResponse(user_ids=ids, next_page_token=token)
 
     async def ListFollowers(
         self, request: graph_service_pb2.ListFollowersRequest, context: Context
     ) -> graph_service_pb2.ListFollowersResponse:
         target = await self._user_id(request.username)
-        size = paging.page_size(request.page_size)
-        ids = await self._store.follower_ids(target, after=paging.parse_token(request.page_token) or 0, limit=size)
-        return graph_service_pb2.ListFollowersResponse(
-            users=await self._users_by_ids(ids), next_page_token=paging.next_token(ids, size=size)
-        )
+        ids, token = await self._id_page(self._store.follower_ids, target, request)
+        return graph_service_pb2.ListFollowersResponse(users=await self._users_by_ids(ids), next_page_token=token)
 
     async def ListFollowing(
         self, request: graph_service_pb2.ListFollowingRequest, context: Context
     ) -> graph_service_pb2.ListFollowingResponse:
         target = await self._user_id(request.username)
-        size = paging.page_size(request.page_size)
-        ids = await self._store.following_ids(target, after=paging.parse_token(request.page_token) or 0, limit=size)
-        return graph_service_pb2.ListFollowingResponse(
-            users=await self._users_by_ids(ids), next_page_token=paging.next_token(ids, size=size)
-        )
+        ids, token = await self._id_page(self._store.following_ids, target, request)
+        return graph_service_pb2.ListFollowingResponse(users=await self._users_by_ids(ids), next_page_token=token)
+
+    @staticmethod
+    async def _id_page(
+        read: _IdReader, user_id: int, request: _PageRequest, *, default: int = paging.DEFAULT_PAGE_SIZE
+    ) -> tuple[list[int], str]:
+        """One page of a follow list, ordered by user id, and the token of the next."""
+        size = paging.page_size(request.page_size, default=default)
+        ids = await read(user_id, after=paging.parse_token(request.page_token) or 0, limit=size)
+        return ids, paging.next_token(ids, size=size)
 
     async def _relationship(self, source: int, target: int) -> user_pb2.Relationship:
         return user_pb2.Relationship(
@@ -126,13 +129,7 @@ class GraphService(graph_service_pb2_grpc.GraphServiceServicer):
         )
 
     async def _user_id(self, username: str) -> int:
-        try:
-            found = await self._users.LookupUser(user_service_pb2.LookupUserRequest(username=username))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                raise errors.NotFound("USER_NOT_FOUND", f"there is no user @{username}") from exc
-            raise
-        user_id: int = found.user.id
+        user_id: int = (await user_by_username(self._users, username)).id
         return user_id
 
     async def _users_by_ids(self, ids: list[int]) -> list[user_pb2.User]:

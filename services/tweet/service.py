@@ -16,6 +16,7 @@ from services.kit.snowflake import Snowflake
 from services.kit.timestamps import to_timestamp
 from services.tweet import text as rules
 from services.tweet.store import StoredTweet, TweetStore
+from services.user.lookup import user_by_username
 
 __all__ = ["TweetService"]
 
@@ -94,15 +95,10 @@ class TweetService(tweet_service_pb2_grpc.TweetServiceServicer):
     async def ListUserTweets(
         self, request: tweet_service_pb2.ListUserTweetsRequest, context: Context
     ) -> tweet_service_pb2.ListUserTweetsResponse:
-        try:
-            found = await self._users.LookupUser(user_service_pb2.LookupUserRequest(username=request.username))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                raise errors.NotFound("USER_NOT_FOUND", f"there is no user @{request.username}") from exc
-            raise
+        author = await user_by_username(self._users, request.username)
         size = paging.page_size(request.page_size)
         tweets = await self._store.by_author(
-            found.user.id, before=paging.parse_token(request.page_token) or _NEWEST, limit=size
+            author.id, before=paging.parse_token(request.page_token) or _NEWEST, limit=size
         )
         return tweet_service_pb2.ListUserTweetsResponse(
             tweets=await self._hydrate(tweets), next_page_token=paging.next_token([t.id for t in tweets], size=size)
