@@ -126,6 +126,27 @@ class ListSuggestionsResponse(_message.Message):
     next_page_token: str
     def __init__(self, users: _Optional[_Iterable[_Union[_user_pb2.User, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class BatchGetRelationshipsRequest(_message.Message):
+    __slots__ = ("source_user_id", "target_user_ids")
+    SOURCE_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    source_user_id: int
+    target_user_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, source_user_id: _Optional[int] = ..., target_user_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class BatchGetRelationshipsResponse(_message.Message):
+    __slots__ = ("relationships",)
+    class RelationshipsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: _user_pb2.Relationship
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[_Union[_user_pb2.Relationship, _Mapping]] = ...) -> None: ...
+    RELATIONSHIPS_FIELD_NUMBER: _ClassVar[int]
+    relationships: _containers.MessageMap[int, _user_pb2.Relationship]
+    def __init__(self, relationships: _Optional[_Mapping[int, _user_pb2.Relationship]] = ...) -> None: ...
+
 class GetRelationshipRequest(_message.Message):
     __slots__ = ("source_user_id", "target_user_id")
     SOURCE_USER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -110,6 +110,11 @@ class GraphServiceStub:
                 request_serializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.GetRelationshipRequest.SerializeToString,
                 response_deserializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.GetRelationshipResponse.FromString,
                 _registered_method=True)
+        self.BatchGetRelationships = channel.unary_unary(
+                '/chirp.graph.v1.GraphService/BatchGetRelationships',
+                request_serializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetRelationshipsRequest.SerializeToString,
+                response_deserializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetRelationshipsResponse.FromString,
+                _registered_method=True)
         self.ListFollowerIds = channel.unary_unary(
                 '/chirp.graph.v1.GraphService/ListFollowerIds',
                 request_serializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.ListFollowerIdsRequest.SerializeToString,
@@ -274,6 +279,15 @@ class GraphServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchGetRelationships(self, request, context):
+        """Internal (no REST route): the relationships of one user to many, seen from `source_user_id`, in one call
+        — what read paths use to apply blocks, mutes and protected accounts to a page of tweets or users. Every
+        requested id gets an entry; unknown ids and the source itself answer every flag false.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListFollowerIds(self, request, context):
         """Internal (no REST route): the ids of a user's followers, in large pages, for tweet fan-out. Ignores
         protection (the caller is trusted); pending follow requests are not followers.
@@ -357,6 +371,11 @@ def add_GraphServiceServicer_to_server(servicer, server):
                     servicer.GetRelationship,
                     request_deserializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.GetRelationshipRequest.FromString,
                     response_serializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.GetRelationshipResponse.SerializeToString,
+            ),
+            'BatchGetRelationships': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetRelationships,
+                    request_deserializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetRelationshipsRequest.FromString,
+                    response_serializer=chirp_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetRelationshipsResponse.SerializeToString,
             ),
             'ListFollowerIds': grpc.unary_unary_rpc_method_handler(
                     servicer.ListFollowerIds,
@@ -730,6 +749,33 @@ class GraphService:
             '/chirp.graph.v1.GraphService/GetRelationship',
             chirp_dot_graph_dot_v1_dot_graph__service__pb2.GetRelationshipRequest.SerializeToString,
             chirp_dot_graph_dot_v1_dot_graph__service__pb2.GetRelationshipResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetRelationships(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chirp.graph.v1.GraphService/BatchGetRelationships',
+            chirp_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetRelationshipsRequest.SerializeToString,
+            chirp_dot_graph_dot_v1_dot_graph__service__pb2.BatchGetRelationshipsResponse.FromString,
             options,
             channel_credentials,
             insecure,
