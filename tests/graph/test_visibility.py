@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-
 from chirp.user.v1.user_pb2 import Relationship
+
 from services.graph.visibility import can_see
 
 OWNER = 1
