@@ -35,13 +35,13 @@ gen-check: $(STAMP)
 
 lint: $(STAMP)
 	@$(PY) -m tools.gen --lint-only
-	@$(PY) -m ruff check services stack tools tests
-	@$(PY) -m mypy services stack tools
+	@$(PY) -m ruff check services stack tools bench tests
+	@$(PY) -m mypy services stack tools bench
 
 test: $(STAMP)
 	@$(PY) -m tools.gen --check
-	@$(PY) -m ruff check services stack tools tests
-	@$(PY) -m mypy services stack tools
+	@$(PY) -m ruff check services stack tools bench tests
+	@$(PY) -m mypy services stack tools bench
 	@$(PY) -m pytest
 
 bench: $(STAMP)
