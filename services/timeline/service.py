@@ -46,6 +46,12 @@ class TimelineService(timeline_service_pb2_grpc.TimelineServiceServicer):
             tweets=tweets, next_page_token=paging.next_token(ids, size=size)
         )
 
+    async def Ping(
+        self, request: timeline_service_pb2.PingRequest, context: Context
+    ) -> timeline_service_pb2.PingResponse:
+        require_user()
+        return timeline_service_pb2.PingResponse()
+
     async def _rebuild(self, user_id: int) -> None:
         """Rebuild a missing timeline from the newest tweets of the user and everyone they follow."""
         authors, token = [user_id], ""

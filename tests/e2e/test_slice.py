@@ -225,3 +225,11 @@ async def test_rpcs_of_later_issues_answer_unimplemented(api: httpx.AsyncClient)
     answer = await api.get("/v1/trends", headers=account.headers)
     assert answer.status_code == 501
     assert answer.json()["code"] == 12  # UNIMPLEMENTED
+
+
+async def test_ping_is_an_authenticated_no_op(api: httpx.AsyncClient) -> None:
+    account = await register_and_login(api, "ping")
+    assert (await api.get("/v1/timelines:ping")).status_code == 401
+    answer = await api.get("/v1/timelines:ping", headers=account.headers)
+    assert answer.status_code == 200
+    assert answer.json() == {}

@@ -27,7 +27,7 @@ from chirp.tweet.v1 import tweet_pb2 as chirp_dot_tweet_dot_v1_dot_tweet__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(chirp/timeline/v1/timeline_service.proto\x12\x11\x63hirp.timeline.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x63hirp/tweet/v1/tweet.proto\x1a\x1cgoogle/api/annotations.proto\"T\n\x16GetHomeTimelineRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\"Y\n\x17GetHomeTimelineResponse\x12%\n\x06tweets\x18\x01 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x98\x01\n\x0fTimelineService\x12\x84\x01\n\x0fGetHomeTimeline\x12).chirp.timeline.v1.GetHomeTimelineRequest\x1a*.chirp.timeline.v1.GetHomeTimelineResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/timelines/homeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(chirp/timeline/v1/timeline_service.proto\x12\x11\x63hirp.timeline.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x63hirp/tweet/v1/tweet.proto\x1a\x1cgoogle/api/annotations.proto\"T\n\x16GetHomeTimelineRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\"Y\n\x17GetHomeTimelineResponse\x12%\n\x06tweets\x18\x01 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\r\n\x0bPingRequest\"\x0e\n\x0cPingResponse2\xfd\x01\n\x0fTimelineService\x12\x84\x01\n\x0fGetHomeTimeline\x12).chirp.timeline.v1.GetHomeTimelineRequest\x1a*.chirp.timeline.v1.GetHomeTimelineResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/timelines/home\x12\x63\n\x04Ping\x12\x1e.chirp.timeline.v1.PingRequest\x1a\x1f.chirp.timeline.v1.PingResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/timelines:pingb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,10 +40,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETHOMETIMELINEREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\005r\003\030\200\004'
   _globals['_TIMELINESERVICE'].methods_by_name['GetHomeTimeline']._loaded_options = None
   _globals['_TIMELINESERVICE'].methods_by_name['GetHomeTimeline']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/timelines/home'
+  _globals['_TIMELINESERVICE'].methods_by_name['Ping']._loaded_options = None
+  _globals['_TIMELINESERVICE'].methods_by_name['Ping']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/timelines:ping'
   _globals['_GETHOMETIMELINEREQUEST']._serialized_start=150
   _globals['_GETHOMETIMELINEREQUEST']._serialized_end=234
   _globals['_GETHOMETIMELINERESPONSE']._serialized_start=236
   _globals['_GETHOMETIMELINERESPONSE']._serialized_end=325
-  _globals['_TIMELINESERVICE']._serialized_start=328
-  _globals['_TIMELINESERVICE']._serialized_end=480
+  _globals['_PINGREQUEST']._serialized_start=327
+  _globals['_PINGREQUEST']._serialized_end=340
+  _globals['_PINGRESPONSE']._serialized_start=342
+  _globals['_PINGRESPONSE']._serialized_end=356
+  _globals['_TIMELINESERVICE']._serialized_start=359
+  _globals['_TIMELINESERVICE']._serialized_end=612
 # @@protoc_insertion_point(module_scope)
