@@ -22,7 +22,8 @@ def parse_token(token: str) -> int | None:
     """The cursor a page token carries, None for the first page. Raises InvalidArgument INVALID_PAGE_TOKEN."""
     if not token:
         return None
-    if not token.isdigit() or len(token) > 19:
+    # ASCII digits only (str.isdigit also accepts "²"), and within int64, which is what the stores hold.
+    if not (token.isascii() and token.isdigit() and len(token) <= 19 and int(token) < 2**63):
         raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this API returned", field="page_token")
     return int(token)
 
