@@ -212,30 +212,35 @@ class ErrorInterceptor(WrappingInterceptor):
         except ChirpError as exc:
             await _abort(context, to_status(exc, domain=self._domain))
         except grpc.aio.AioRpcError as exc:
-            if exc.code() not in _CALLERS_FAULT:
-                raise
-            # A dependency refused what the caller asked for (a taken username, an unknown user): the caller
-            # sees that status and its details as they are, with the dependency's ErrorInfo domain.
-            await context.abort(exc.code(), exc.details() or "", _status_details(exc))
+            if exc.code() in _CALLERS_FAULT:
+                # A dependency refused what the caller asked for (a taken username, an unknown user): the
+                # caller sees that status and its details as they are, with the dependency's ErrorInfo domain.
+                await context.abort(exc.code(), exc.details() or "", _status_details(exc))
+            else:
+                await self._fail(method, exc, context)
         except NotImplementedError:
             await _abort(context, status_for(
                 grpc.StatusCode.UNIMPLEMENTED, "UNIMPLEMENTED", f"{method} is not implemented", domain=self._domain
             ))  # fmt: skip
         except Exception as exc:
-            ref = _reference()
-            if _dependency_down(exc):
-                log.warning("%s failed: a dependency is unavailable (%s: %s)", method, type(exc).__name__, exc)
-                status = status_for(
-                    grpc.StatusCode.UNAVAILABLE, "DEPENDENCY_UNAVAILABLE",
-                    f"a dependency is unavailable; try again (ref {ref})", domain=self._domain,
-                )  # fmt: skip
-            else:
-                # The traceback goes to the log only: exception text may hold data the caller must not see.
-                log.exception("%s failed with an unexpected %s (ref %s)", method, type(exc).__name__, ref)
-                status = status_for(
-                    grpc.StatusCode.INTERNAL, "INTERNAL", f"internal error (ref {ref})", domain=self._domain
-                )
-            await _abort(context, status)
+            await self._fail(method, exc, context)
+
+    async def _fail(self, method: str, exc: Exception, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        """Answer a failure that is not the caller's: 503 when a dependency is down, else a bare INTERNAL."""
+        ref = _reference()
+        if _dependency_down(exc):
+            log.warning("%s failed: a dependency is unavailable (%s: %s)", method, type(exc).__name__, exc)
+            status = status_for(
+                grpc.StatusCode.UNAVAILABLE, "DEPENDENCY_UNAVAILABLE",
+                f"a dependency is unavailable; try again (ref {ref})", domain=self._domain,
+            )  # fmt: skip
+        else:
+            # The traceback goes to the log only: exception text may hold data the caller must not see.
+            log.exception("%s failed with an unexpected %s (ref %s)", method, type(exc).__name__, ref)
+            status = status_for(
+                grpc.StatusCode.INTERNAL, "INTERNAL", f"internal error (ref {ref})", domain=self._domain
+            )
+        await _abort(context, status)
 
 
 # Statuses that say the request was wrong, not the system: safe to pass through from a dependency.

@@ -45,6 +45,24 @@ async def _dependency_down(request: empty_pb2.Empty, context: Any) -> empty_pb2.
     raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:1")
 
 
+def _downstream(code: grpc.StatusCode, reason: str) -> grpc.aio.AioRpcError:
+    """What a stub call raises when another service answered `code` with our rich details."""
+    status = errors.status_for(code, reason, "the user service said no", domain="chirp.user")
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(*status.trailing_metadata), status.details)
+
+
+async def _downstream_refused(request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:
+    raise _downstream(grpc.StatusCode.ALREADY_EXISTS, "USERNAME_TAKEN")
+
+
+async def _downstream_down(request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:
+    raise _downstream(grpc.StatusCode.UNAVAILABLE, "DEPENDENCY_UNAVAILABLE")
+
+
+async def _downstream_broken(request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:
+    raise _downstream(grpc.StatusCode.UNIMPLEMENTED, "UNIMPLEMENTED")
+
+
 async def _ok(request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:
     return empty_pb2.Empty()
 
@@ -66,6 +84,9 @@ METHODS = {
         "OwnAbort": _own_abort,
         "DependencyDown": _dependency_down,
         "Ok": _ok,
+        "DownstreamRefused": _downstream_refused,
+        "DownstreamDown": _downstream_down,
+        "DownstreamBroken": _downstream_broken,
         "Unimplemented": _unimplemented,
     }.items()
 }
@@ -131,6 +152,29 @@ async def test_dependency_failure_is_unavailable(tmp_path: Path) -> None:
     assert details.code == grpc.StatusCode.UNAVAILABLE
     assert (details.reason, details.domain) == ("DEPENDENCY_UNAVAILABLE", "chirp.timeline")
     assert "127.0.0.1" not in details.message
+
+
+async def test_a_dependency_refusing_the_request_passes_its_status_through(tmp_path: Path) -> None:
+    async with running(tmp_path, METHODS, service="auth") as (_, channel):
+        exc = await _fail(channel, "DownstreamRefused")
+    details = error_details(exc)
+    assert details.code == grpc.StatusCode.ALREADY_EXISTS
+    assert (details.reason, details.domain) == ("USERNAME_TAKEN", "chirp.user")
+
+
+async def test_a_dependency_that_is_down_is_unavailable_not_unknown(tmp_path: Path) -> None:
+    async with running(tmp_path, METHODS, service="auth") as (_, channel):
+        exc = await _fail(channel, "DownstreamDown")
+    details = error_details(exc)
+    assert details.code == grpc.StatusCode.UNAVAILABLE
+    assert (details.reason, details.domain) == ("DEPENDENCY_UNAVAILABLE", "chirp.auth")
+
+
+async def test_a_dependency_failing_otherwise_is_internal_without_its_message(tmp_path: Path) -> None:
+    async with running(tmp_path, METHODS, service="auth") as (_, channel):
+        exc = await _fail(channel, "DownstreamBroken")
+    assert exc.code() == grpc.StatusCode.INTERNAL
+    assert "user service" not in (exc.details() or "")
 
 
 async def test_unimplemented_default_handler_is_unimplemented(tmp_path: Path) -> None:
