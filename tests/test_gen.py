@@ -246,7 +246,7 @@ def _violations(message: Message) -> list[tuple[str, str]]:
             user_service_pb2.UpdateMeRequest(
                 user=user_pb2.User(), update_mask=field_mask_pb2.FieldMask(paths=["bio", "username"])
             ),
-            [("update_mask", "field_mask.in")],
+            [("update_mask", "update_mask.updatable")],
         ),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Message) else "",

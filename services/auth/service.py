@@ -8,9 +8,11 @@ import grpc
 from chirp.auth.v1 import auth_pb2, auth_service_pb2, auth_service_pb2_grpc
 from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
-from services.auth import keys as signing
+from services.auth.addresses import client_address
+from services.auth.keyring import KeyRing
 from services.auth.passwords import PasswordPolicyError, Passwords, check_policy
 from services.auth.store import AuthStore, RefreshToken
+from services.auth.throttle import LoginThrottle, TooManyAttempts
 from services.auth.tokens import hash_refresh_token, new_refresh_token, sign_access_token
 from services.kit import errors
 from services.kit.server import Context
@@ -24,35 +26,21 @@ class AuthService(auth_service_pb2_grpc.AuthServiceServicer):
         *,
         store: AuthStore,
         passwords: Passwords,
+        keyring: KeyRing,
+        throttle: LoginThrottle,
         users: user_service_pb2_grpc.UserServiceStub,
         access_ttl: int,
         refresh_ttl: int,
-        key_rotation: int,
     ) -> None:
         self._store = store
         self._passwords = passwords
+        self._keyring = keyring
+        self._throttle = throttle
         self._users = users
         self._access_ttl = access_ttl
         self._refresh_ttl = refresh_ttl
-        self._key_rotation = key_rotation
-        self._keys: list[signing.SigningKey] = []
 
-    async def load_keys(self) -> None:
-        """Load the signing keys, creating or rotating the active one when it is due."""
-        now = time.time()
-        self._keys = await self._store.signing_keys()
-        active = [k for k in self._keys if k.retired_at is None]
-        if not active or now - active[-1].created_at >= self._key_rotation:
-            await self._store.add_signing_key(signing.generate_key(now), now=now)
-            self._keys = await self._store.signing_keys()
-
-    @property
-    def _signing_key(self) -> signing.SigningKey:
-        return [k for k in self._keys if k.retired_at is None][-1]
-
-    async def CreateAccount(
-        self, request: auth_service_pb2.CreateAccountRequest, context: Context
-    ) -> user_pb2.User:
+    async def CreateAccount(self, request: auth_service_pb2.CreateAccountRequest, context: Context) -> user_pb2.User:
         try:
             check_policy(request.password, username=request.username, email=request.email)
         except PasswordPolicyError as exc:
@@ -60,20 +48,38 @@ class AuthService(auth_service_pb2_grpc.AuthServiceServicer):
         password_hash = await self._passwords.hash(request.password)
         created = await self._users.CreateUser(
             user_service_pb2.CreateUserRequest(
-                username=request.username, email=request.email, display_name=request.display_name
+                username=request.username,
+                email=request.email,
+                display_name=request.display_name,
+                request_id=request.request_id,
             )
         )
         user: user_pb2.User = created.user
-        await self._store.put_credentials(user.id, password_hash, now=time.time())
+        # False on a retry with the same request_id whose first call got this far: its password stays.
+        await self._store.add_credentials(user.id, password_hash, now=time.time())
         return user
 
     async def CreateSession(
         self, request: auth_service_pb2.CreateSessionRequest, context: Context
     ) -> auth_service_pb2.CreateSessionResponse:
         user = await self._find_login(request.login)
+        try:
+            attempt = await self._throttle.begin(
+                user_id=None if user is None else user.id,
+                login=request.login,
+                address=client_address(context.invocation_metadata() or (), context.peer()),
+            )
+        except TooManyAttempts as exc:
+            seconds = exc.retry_after_seconds
+            raise errors.ResourceExhausted(
+                "TOO_MANY_ATTEMPTS",
+                f"too many failed log-in attempts; try again in {seconds} seconds",
+                metadata={"retry_after_seconds": str(seconds)},
+            ) from exc
         stored = None if user is None else await self._store.password_hash(user.id)
         if not await self._passwords.verify(stored, request.password) or user is None:
             raise errors.Unauthenticated("INVALID_CREDENTIALS", "the login or the password is wrong")
+        await self._throttle.succeeded(attempt)
         now = time.time()
         refresh = new_refresh_token()
         await self._store.add_refresh_token(
@@ -87,7 +93,7 @@ class AuthService(auth_service_pb2_grpc.AuthServiceServicer):
             )
         )
         return auth_service_pb2.CreateSessionResponse(
-            access_token=sign_access_token(self._signing_key, user_id=user.id, now=now, ttl=self._access_ttl),
+            access_token=self._access_token(user.id, now),
             refresh_token=refresh.token,
             token_type="Bearer",
             expires_in=self._access_ttl,
@@ -111,7 +117,7 @@ class AuthService(auth_service_pb2_grpc.AuthServiceServicer):
                 "REFRESH_TOKEN_REUSED", "this refresh token was already used; the session has been revoked"
             )
         return auth_service_pb2.RefreshSessionResponse(
-            access_token=sign_access_token(self._signing_key, user_id=old.user_id, now=now, ttl=self._access_ttl),
+            access_token=self._access_token(old.user_id, now),
             refresh_token=fresh.token,
             token_type="Bearer",
             expires_in=self._access_ttl,
@@ -127,8 +133,10 @@ class AuthService(auth_service_pb2_grpc.AuthServiceServicer):
     async def GetJwks(
         self, request: auth_service_pb2.GetJwksRequest, context: Context
     ) -> auth_service_pb2.GetJwksResponse:
-        live = signing.published(self._keys, token_ttl=self._access_ttl, now=time.time())
-        return auth_service_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(**k.jwk()) for k in live])
+        return auth_service_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(**k.jwk()) for k in self._keyring.published()])
+
+    def _access_token(self, user_id: int, now: float) -> str:
+        return sign_access_token(self._keyring.signing_key(), user_id=user_id, now=now, ttl=self._access_ttl)
 
     async def _find_login(self, login: str) -> user_pb2.User | None:
         key = (

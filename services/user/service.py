@@ -2,47 +2,25 @@
 
 from __future__ import annotations
 
-import time
-
 from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
 from services.kit import errors
 from services.kit.identity import current_user_id, require_user
 from services.kit.server import Context
-from services.kit.snowflake import Snowflake
-from services.kit.timestamps import to_timestamp
-from services.user.rules import normalize_email, username_problem
-from services.user.store import DuplicateUser, Profile, UserStore
+from services.user.accounts import Accounts, NoSuchUser
+from services.user.convert import to_proto
+from services.user.profile import ProfilePatch, UnknownPath
+from services.user.rules import ProfileRuleError, normalize_email, username_problem
+from services.user.store import DuplicateUser, UserStore
 
-__all__ = ["UserService", "to_proto"]
-
-
-def to_proto(profile: Profile, *, with_email: bool = False) -> user_pb2.User:
-    user = user_pb2.User(
-        id=profile.id,
-        username=profile.username,
-        display_name=profile.display_name,
-        bio=profile.bio,
-        avatar_url=profile.avatar_url,
-        protected=profile.protected,
-        discoverable=profile.discoverable,
-        created_at=to_timestamp(profile.created_at),
-        follower_count=profile.follower_count,
-        following_count=profile.following_count,
-        tweet_count=profile.tweet_count,
-    )
-    if with_email:
-        user.email = profile.email
-    return user
+__all__ = ["UserService"]
 
 
 class UserService(user_service_pb2_grpc.UserServiceServicer):
-    def __init__(
-        self, *, store: UserStore, ids: Snowflake, graph: graph_service_pb2_grpc.GraphServiceStub
-    ) -> None:
+    def __init__(self, *, store: UserStore, accounts: Accounts, graph: graph_service_pb2_grpc.GraphServiceStub) -> None:
         self._store = store
-        self._ids = ids
+        self._accounts = accounts
         self._graph = graph
 
     async def CreateUser(
@@ -51,29 +29,20 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
         problem = username_problem(request.username)
         if problem:
             raise errors.InvalidArgument("INVALID_USERNAME", problem, field="username")
-        profile = Profile(
-            id=self._ids.next_id(),
-            username=request.username,
-            email=request.email.strip(),
-            display_name=request.display_name or request.username,
-            bio="",
-            avatar_url="",
-            protected=False,
-            discoverable=True,
-            created_at=time.time(),
-            follower_count=0,
-            following_count=0,
-            tweet_count=0,
-        )
         try:
-            await self._store.create(
-                profile, username_key=request.username.casefold(), email_key=normalize_email(request.email)
+            profile = await self._accounts.register(
+                username=request.username,
+                email=request.email,
+                display_name=request.display_name,
+                request_id=request.request_id,
             )
         except DuplicateUser as exc:
             raise errors.AlreadyExists(
                 f"{exc.field.upper()}_TAKEN", f"that {exc.field} is already registered", field=exc.field
             ) from exc
-        return user_service_pb2.CreateUserResponse(user=to_proto(profile))
+        except ProfileRuleError as exc:
+            raise errors.InvalidArgument(exc.reason, str(exc), field="display_name") from exc
+        return user_service_pb2.CreateUserResponse(user=to_proto(profile, with_email=True))
 
     async def LookupUser(
         self, request: user_service_pb2.LookupUserRequest, context: Context
@@ -87,27 +56,42 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
             profile = await self._store.by_email(normalize_email(request.email))
         if profile is None:
             raise errors.NotFound("USER_NOT_FOUND", "no such user")
-        return user_service_pb2.LookupUserResponse(user=to_proto(profile))
+        return user_service_pb2.LookupUserResponse(user=to_proto(profile, with_email=True))
 
     async def BatchGetUsers(
         self, request: user_service_pb2.BatchGetUsersRequest, context: Context
     ) -> user_service_pb2.BatchGetUsersResponse:
         found = await self._store.by_ids(request.ids)
-        return user_service_pb2.BatchGetUsersResponse(
-            users=[to_proto(found[i]) for i in request.ids if i in found]
-        )
+        return user_service_pb2.BatchGetUsersResponse(users=[to_proto(found[i]) for i in request.ids if i in found])
 
-    async def GetMe(
-        self, request: user_service_pb2.GetMeRequest, context: Context
-    ) -> user_pb2.User:
+    async def GetMe(self, request: user_service_pb2.GetMeRequest, context: Context) -> user_pb2.User:
         profile = await self._store.by_id(require_user())
         if profile is None:
             raise errors.NotFound("USER_NOT_FOUND", "your account no longer exists")
         return to_proto(profile, with_email=True)
 
-    async def GetUser(
-        self, request: user_service_pb2.GetUserRequest, context: Context
-    ) -> user_pb2.User:
+    async def UpdateMe(self, request: user_service_pb2.UpdateMeRequest, context: Context) -> user_pb2.User:
+        me = require_user()
+        sent = request.user
+        patch = ProfilePatch(
+            display_name=sent.display_name if sent.HasField("display_name") else None,
+            bio=sent.bio if sent.HasField("bio") else None,
+            protected=sent.protected if sent.HasField("protected") else None,
+            discoverable=sent.discoverable if sent.HasField("discoverable") else None,
+        )
+        try:
+            profile = await self._accounts.update(me, patch, list(request.update_mask.paths))
+        except NoSuchUser as exc:
+            raise errors.NotFound("USER_NOT_FOUND", "your account no longer exists") from exc
+        except UnknownPath as exc:
+            raise errors.InvalidArgument("INVALID_UPDATE_MASK", str(exc), field="update_mask") from exc
+        except ProfileRuleError as exc:
+            raise errors.InvalidArgument(exc.reason, str(exc), field=exc.field) from exc
+        return to_proto(profile, with_email=True)
+
+    async def GetUser(self, request: user_service_pb2.GetUserRequest, context: Context) -> user_pb2.User:
+        # A profile is public: protected accounts and users who block the viewer answer too, with the
+        # relationship telling the viewer so (see the contract); their tweets are the tweet service's call.
         profile = await self._store.by_username(request.username)
         if profile is None:
             raise errors.NotFound("USER_NOT_FOUND", f"there is no user @{request.username}")

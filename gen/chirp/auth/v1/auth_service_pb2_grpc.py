@@ -93,8 +93,8 @@ class AuthServiceServicer:
 
         Returns ALREADY_EXISTS with reason USERNAME_TAKEN if the username is taken (ignoring case), or
         EMAIL_TAKEN if the email is; INVALID_ARGUMENT with reason WEAK_PASSWORD if the password is too easy to
-        guess (for example it contains the username or is a well-known password). A retry with the same
-        `request_id` answers the account the first call created.
+        guess (see `password`), INVALID_USERNAME if the username is reserved. A retry with the same `request_id`,
+        username and email answers the account the first call created (and keeps the first call's password).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -104,8 +104,11 @@ class AuthServiceServicer:
         """Logs in: checks the password and opens a session.
 
         Returns UNAUTHENTICATED with reason INVALID_CREDENTIALS if no account matches `login` or the password is
-        wrong (the two are not told apart), and RESOURCE_EXHAUSTED with reason TOO_MANY_ATTEMPTS, with a
-        `google.rpc.RetryInfo` detail, after repeated failures for the same login.
+        wrong (the two are not told apart), and RESOURCE_EXHAUSTED (HTTP 429) with reason TOO_MANY_ATTEMPTS after
+        repeated failures for the same account or from the same client address, without checking the password;
+        its ErrorInfo metadata `retry_after_seconds` says when to try again. By default an account is locked
+        after 5 failures and an address after 30, for 30 seconds, doubling with every further failure up to
+        15 minutes; a successful log-in clears the account's failures, and failures are forgotten after an hour.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -132,8 +135,9 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetJwks(self, request, context):
-        """Returns the public keys that verify access tokens, as a JWK Set (RFC 7517): the current key and any
-        retired key whose tokens may not have expired yet.
+        """Returns the public keys that verify access tokens, as a JWK Set (RFC 7517): the key signing now, the next
+        key (published a few minutes before it starts signing, so verifiers that cache this set know it in time),
+        and every retired key whose tokens may not have expired yet.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

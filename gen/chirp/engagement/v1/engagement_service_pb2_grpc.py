@@ -32,6 +32,11 @@ class EngagementServiceStub:
     tweets that show a retweet in timelines) belong to the tweet service; this service records who retweeted
     what.
 
+    Engagements always apply to an original tweet: addressing a retweet row likes, retweets, bookmarks or lists
+    the tweet it retweets, and the write RPCs answer that original tweet, with its counters and the caller's
+    engagement as they are right after the change. A tweet the caller may not see (deleted, a protected
+    account the caller does not follow, or a block either way) is answered as if it did not exist.
+
     The caller is the user in the `x-chirp-user-id` metadata header, which the edge sets after verifying the
     access token (and strips from client requests); internal callers forward it. RPCs marked "requires
     authentication" return UNAUTHENTICATED without it.
@@ -105,6 +110,11 @@ class EngagementServiceServicer:
     tweets that show a retweet in timelines) belong to the tweet service; this service records who retweeted
     what.
 
+    Engagements always apply to an original tweet: addressing a retweet row likes, retweets, bookmarks or lists
+    the tweet it retweets, and the write RPCs answer that original tweet, with its counters and the caller's
+    engagement as they are right after the change. A tweet the caller may not see (deleted, a protected
+    account the caller does not follow, or a block either way) is answered as if it did not exist.
+
     The caller is the user in the `x-chirp-user-id` metadata header, which the edge sets after verifying the
     access token (and strips from client requests); internal callers forward it. RPCs marked "requires
     authentication" return UNAUTHENTICATED without it.
@@ -119,7 +129,7 @@ class EngagementServiceServicer:
         as the caller now sees it. Requires authentication.
 
         Returns NOT_FOUND with reason TWEET_NOT_FOUND if the tweet does not exist, was deleted, or is not
-        visible to the caller; PERMISSION_DENIED with reason BLOCKED if the tweet's author blocks the caller.
+        visible to the caller (which includes a block either way).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -141,10 +151,12 @@ class EngagementServiceServicer:
         Idempotent: a second retweet of the same tweet changes nothing. Publishes `chirp.engagement.retweeted`
         when the retweet is new. Answers the tweet as the caller now sees it. Requires authentication.
 
+        As on Twitter, users may retweet their own (public) tweets.
+
         Returns NOT_FOUND with reason TWEET_NOT_FOUND if the tweet does not exist, was deleted, or is not
-        visible to the caller; PERMISSION_DENIED with reason BLOCKED if the tweet's author blocks the caller,
-        and with reason ACCOUNT_PROTECTED if the author is protected (protected tweets cannot be retweeted,
-        even by their author).
+        visible to the caller (which includes a block either way); PERMISSION_DENIED with reason
+        ACCOUNT_PROTECTED if the author is protected (protected tweets cannot be retweeted, even by their author
+        or approved followers).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -167,7 +179,7 @@ class EngagementServiceServicer:
         Idempotent. Answers the tweet as the caller now sees it. Requires authentication.
 
         Returns NOT_FOUND with reason TWEET_NOT_FOUND if the tweet does not exist, was deleted, or is not
-        visible to the caller; PERMISSION_DENIED with reason BLOCKED if the tweet's author blocks the caller.
+        visible to the caller (which includes a block either way).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -288,6 +300,11 @@ class EngagementService:
     consistent: one like per user and tweet). It publishes the `chirp.engagement.*` events. Retweet rows (the
     tweets that show a retweet in timelines) belong to the tweet service; this service records who retweeted
     what.
+
+    Engagements always apply to an original tweet: addressing a retweet row likes, retweets, bookmarks or lists
+    the tweet it retweets, and the write RPCs answer that original tweet, with its counters and the caller's
+    engagement as they are right after the change. A tweet the caller may not see (deleted, a protected
+    account the caller does not follow, or a block either way) is answered as if it did not exist.
 
     The caller is the user in the `x-chirp-user-id` metadata header, which the edge sets after verifying the
     access token (and strips from client requests); internal callers forward it. RPCs marked "requires

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!chirp/graph/v1/graph_events.proto\x12\x0e\x63hirp.graph.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"j\n\x08\x46ollowed\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"l\n\nUnfollowed\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"q\n\x0f\x46ollowRequested\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"w\n\x15\x46ollowRequestAccepted\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x07\x42locked\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\tUnblocked\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x05Muted\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x07Unmuted\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!chirp/graph/v1/graph_events.proto\x12\x0e\x63hirp.graph.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"j\n\x08\x46ollowed\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"l\n\nUnfollowed\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"q\n\x0f\x46ollowRequested\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"w\n\x15\x46ollowRequestAccepted\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"w\n\x15\x46ollowRequestRejected\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"w\n\x15\x46ollowRequestCanceled\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x07\x42locked\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\tUnblocked\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x05Muted\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x07Unmuted\x12\x15\n\ractor_user_id\x18\x01 \x01(\x03\x12\x16\n\x0etarget_user_id\x18\x02 \x01(\x03\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,12 +40,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FOLLOWREQUESTED']._serialized_end=417
   _globals['_FOLLOWREQUESTACCEPTED']._serialized_start=419
   _globals['_FOLLOWREQUESTACCEPTED']._serialized_end=538
-  _globals['_BLOCKED']._serialized_start=540
-  _globals['_BLOCKED']._serialized_end=645
-  _globals['_UNBLOCKED']._serialized_start=647
-  _globals['_UNBLOCKED']._serialized_end=754
-  _globals['_MUTED']._serialized_start=756
-  _globals['_MUTED']._serialized_end=859
-  _globals['_UNMUTED']._serialized_start=861
-  _globals['_UNMUTED']._serialized_end=966
+  _globals['_FOLLOWREQUESTREJECTED']._serialized_start=540
+  _globals['_FOLLOWREQUESTREJECTED']._serialized_end=659
+  _globals['_FOLLOWREQUESTCANCELED']._serialized_start=661
+  _globals['_FOLLOWREQUESTCANCELED']._serialized_end=780
+  _globals['_BLOCKED']._serialized_start=782
+  _globals['_BLOCKED']._serialized_end=887
+  _globals['_UNBLOCKED']._serialized_start=889
+  _globals['_UNBLOCKED']._serialized_end=996
+  _globals['_MUTED']._serialized_start=998
+  _globals['_MUTED']._serialized_end=1101
+  _globals['_UNMUTED']._serialized_start=1103
+  _globals['_UNMUTED']._serialized_end=1208
 # @@protoc_insertion_point(module_scope)

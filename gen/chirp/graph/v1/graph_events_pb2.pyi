@@ -48,6 +48,26 @@ class FollowRequestAccepted(_message.Message):
     occurred_at: _timestamp_pb2.Timestamp
     def __init__(self, actor_user_id: _Optional[int] = ..., target_user_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class FollowRequestRejected(_message.Message):
+    __slots__ = ("actor_user_id", "target_user_id", "occurred_at")
+    ACTOR_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    actor_user_id: int
+    target_user_id: int
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, actor_user_id: _Optional[int] = ..., target_user_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FollowRequestCanceled(_message.Message):
+    __slots__ = ("actor_user_id", "target_user_id", "occurred_at")
+    ACTOR_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    actor_user_id: int
+    target_user_id: int
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, actor_user_id: _Optional[int] = ..., target_user_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Blocked(_message.Message):
     __slots__ = ("actor_user_id", "target_user_id", "occurred_at")
     ACTOR_USER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -143,12 +143,12 @@ class GraphServiceServicer:
     def Follow(self, request, context):
         """Follows a user. For a protected account this sends a follow request instead (`follow_requested` in the
         answer), which the user accepts or rejects. Idempotent: following a user already followed (or already
-        requested) changes nothing. Publishes `chirp.graph.followed` or `chirp.graph.follow_requested`. Requires
-        authentication.
+        requested) changes nothing and publishes nothing. Publishes `chirp.graph.followed` or
+        `chirp.graph.follow_requested`. Answers the caller's relationship to the user. Requires authentication.
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username; INVALID_ARGUMENT with reason
         CANNOT_TARGET_SELF for the caller's own username; PERMISSION_DENIED with reason BLOCKED if either user
-        blocks the other.
+        blocks the other (the message does not say which).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -156,7 +156,8 @@ class GraphServiceServicer:
 
     def Unfollow(self, request, context):
         """Stops following a user, or withdraws a pending follow request to them. Idempotent. Publishes
-        `chirp.graph.unfollowed` when a follow was removed. Requires authentication.
+        `chirp.graph.unfollowed` when a follow was removed and `chirp.graph.follow_request_canceled` when a request
+        was withdrawn. Requires authentication.
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username; INVALID_ARGUMENT with reason
         CANNOT_TARGET_SELF for the caller's own username.
@@ -167,8 +168,10 @@ class GraphServiceServicer:
 
     def Block(self, request, context):
         """Blocks a user: removes the follows between the two users in both directions (publishing
-        `chirp.graph.unfollowed` for each) and any pending follow request between them; afterwards neither can follow
-        the other or see the other's tweets. Idempotent. Publishes `chirp.graph.blocked`. Requires authentication.
+        `chirp.graph.unfollowed` for each, the former follower as actor) and any pending follow request between
+        them (publishing `chirp.graph.follow_request_canceled`, the requester as actor); afterwards neither can
+        follow the other or see the other's tweets. Mutes are kept. Idempotent. Publishes `chirp.graph.blocked`
+        after those, when the block is new. Requires authentication.
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username; INVALID_ARGUMENT with reason
         CANNOT_TARGET_SELF for the caller's own username.
@@ -191,7 +194,7 @@ class GraphServiceServicer:
     def Mute(self, request, context):
         """Mutes a user: their tweets leave the caller's home timeline and their actions the caller's
         notifications. The muted user is not told, and follows are kept. Idempotent. Publishes
-        `chirp.graph.muted`. Requires authentication.
+        `chirp.graph.muted` when the mute is new. Requires authentication.
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username; INVALID_ARGUMENT with reason
         CANNOT_TARGET_SELF for the caller's own username.
@@ -211,29 +214,36 @@ class GraphServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListFollowers(self, request, context):
-        """Lists the users who follow a user, most recent follow first. Authentication is optional.
+        """Lists the users who follow a user, most recent follow first. Authentication is optional. Users who
+        block the caller, or whom the caller blocks, are left out (so a page may hold fewer than `page_size`
+        users while more remain); for an authenticated caller each listed user carries the caller's
+        `relationship` to them.
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username; PERMISSION_DENIED with reason
         ACCOUNT_PROTECTED if the account is protected and the caller is neither the user nor an approved
-        follower, and with reason BLOCKED if the user blocks the caller.
+        follower (anonymous callers included), and with reason BLOCKED if either user blocks the other.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListFollowing(self, request, context):
-        """Lists the users a user follows, most recent follow first. Authentication is optional.
+        """Lists the users a user follows, most recent follow first. Authentication is optional. Users who
+        block the caller, or whom the caller blocks, are left out (so a page may hold fewer than `page_size`
+        users while more remain); for an authenticated caller each listed user carries the caller's
+        `relationship` to them.
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username; PERMISSION_DENIED with reason
         ACCOUNT_PROTECTED if the account is protected and the caller is neither the user nor an approved
-        follower, and with reason BLOCKED if the user blocks the caller.
+        follower (anonymous callers included), and with reason BLOCKED if either user blocks the other.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListFollowRequests(self, request, context):
-        """Lists the pending requests to follow the caller, most recent first. Requires authentication.
+        """Lists the users with a pending request to follow the caller, most recent request first, each with the
+        caller's `relationship` to them. Requires authentication.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -252,8 +262,8 @@ class GraphServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RejectFollowRequest(self, request, context):
-        """Rejects a pending request from a user to follow the caller; the requester is not told. Requires
-        authentication.
+        """Rejects a pending request from a user to follow the caller; the requester is not told. Publishes
+        `chirp.graph.follow_request_rejected`. Requires authentication.
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username, and with reason
         FOLLOW_REQUEST_NOT_FOUND if that user has no pending request to follow the caller.
@@ -263,9 +273,12 @@ class GraphServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSuggestions(self, request, context):
-        """Suggests users for the caller to follow, best first: discoverable accounts the caller does not follow,
-        block, mute, or is blocked by, ranked by how many of the caller's followees follow them, then by
-        follower count. Requires authentication.
+        """Suggests users for the caller to follow, best first: friends of friends — discoverable accounts followed
+        by at least one of the caller's followees, that the caller does not follow, has not asked to follow, does
+        not block, mute or is not blocked by — ranked by how many of the caller's followees follow them, then by
+        follower count, then by user id. Only the caller's 1,000 most recent followees are considered. A caller
+        who follows nobody gets no suggestions. Each user carries the caller's `relationship` to them. Requires
+        authentication.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -84,14 +84,16 @@ class MentionEntity(_message.Message):
     def __init__(self, user_id: _Optional[int] = ..., username: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class UrlEntity(_message.Message):
-    __slots__ = ("url", "start", "end")
+    __slots__ = ("url", "start", "end", "expanded_url")
     URL_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    EXPANDED_URL_FIELD_NUMBER: _ClassVar[int]
     url: str
     start: int
     end: int
-    def __init__(self, url: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
+    expanded_url: str
+    def __init__(self, url: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., expanded_url: _Optional[str] = ...) -> None: ...
 
 class CashtagEntity(_message.Message):
     __slots__ = ("symbol", "start", "end")

@@ -113,12 +113,18 @@ class TweetServiceServicer:
         """Posts a tweet, a reply or a quote, and answers it. Requires authentication. Publishes
         `chirp.tweet.created`. Retweets are made with EngagementService.RetweetTweet.
 
-        Returns INVALID_ARGUMENT with reason TWEET_TOO_LONG if `text` is over 280 weighted characters; NOT_FOUND
-        with reason TWEET_NOT_FOUND if the tweet replied to or quoted does not exist or is not visible to the
-        caller; PERMISSION_DENIED with reason BLOCKED if its author blocks the caller; NOT_FOUND with reason
-        MEDIA_NOT_FOUND if a media id is unknown or not the caller's upload, and FAILED_PRECONDITION with reason
-        MEDIA_NOT_READY if a media item is still processing or failed. A retry with the same `request_id`
-        answers the tweet the first call created.
+        A reply joins the conversation of the tweet it replies to and adds one to that tweet's `reply_count`; a
+        quote adds one to the quoted tweet's `quote_count`. Replying to or quoting a retweet replies to or quotes
+        the tweet it retweets. Mentions resolve to users (see TweetEntities.mentions).
+
+        Returns INVALID_ARGUMENT, each naming the field `text`, with reason EMPTY_TWEET if `text` is only
+        spaces, TWEET_TOO_LONG if it is over 280 weighted characters, and INVALID_CHARACTERS if it contains
+        U+FFFE, U+FEFF or U+FFFF; NOT_FOUND with reason TWEET_NOT_FOUND if the tweet replied to or quoted does
+        not exist or is not visible to the caller; PERMISSION_DENIED with reason BLOCKED if its author blocks the
+        caller or the caller blocks its author; NOT_FOUND with reason MEDIA_NOT_FOUND if a media id is unknown or
+        not the caller's upload, and FAILED_PRECONDITION with reason MEDIA_NOT_READY if a media item is still
+        processing or failed. A retry with the same `request_id` answers the tweet the first call created (or
+        NOT_FOUND TWEET_NOT_FOUND if that tweet was deleted since).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -135,8 +141,10 @@ class TweetServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteTweet(self, request, context):
-        """Deletes one of the caller's tweets. Requires authentication. Publishes `chirp.tweet.deleted`; the tweet
-        leaves timelines, search and counters shortly after. Replies and quotes of it stay.
+        """Deletes one of the caller's tweets. Requires authentication. Publishes `chirp.tweet.deleted` for it and
+        for every retweet of it, which are deleted with it; the tweet leaves timelines, search and counters
+        shortly after. The `reply_count` of the tweet it replied to and the `quote_count` of the tweet it quoted
+        go down by one. Replies and quotes of it stay (their `reply_to_tweet_id` / `quote_tweet_id` still set).
 
         Returns NOT_FOUND with reason TWEET_NOT_FOUND if the tweet does not exist or was already deleted;
         PERMISSION_DENIED with reason NOT_TWEET_AUTHOR if the caller did not post it; FAILED_PRECONDITION with
@@ -148,7 +156,9 @@ class TweetServiceServicer:
 
     def GetTweetContext(self, request, context):
         """Returns a tweet with its conversation around it: the chain of tweets it replies to, and the replies
-        below it. Authentication is optional. Tweets the caller may not see are left out of both lists.
+        below it. Authentication is optional. Tweets the caller may not see are left out of both lists, and so
+        are the replies below a reply the caller may not see. For a retweet, answers the retweeted tweet's
+        context.
 
         Returns NOT_FOUND with reason TWEET_NOT_FOUND if the tweet does not exist, was deleted, or is not visible
         to the caller.
@@ -158,11 +168,12 @@ class TweetServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListUserTweets(self, request, context):
-        """Lists a user's tweets, replies, quotes and retweets, newest first. Authentication is optional.
+        """Lists a user's tweets, replies, quotes and retweets, newest first. Authentication is optional. Retweets
+        of tweets the caller may not see are left out.
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username; PERMISSION_DENIED with reason
         ACCOUNT_PROTECTED if the account is protected and the caller is neither the user nor an approved
-        follower, and with reason BLOCKED if the user blocks the caller.
+        follower, and with reason BLOCKED if the user blocks the caller or the caller blocks the user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -170,7 +181,8 @@ class TweetServiceServicer:
 
     def BatchGetTweets(self, request, context):
         """Internal (no REST route): hydrates tweets for the reader in the metadata (anonymous without it): author,
-        counters, quoted and retweeted tweets, and the reader's engagement.
+        counters, quoted and retweeted tweets, and the reader's engagement. Leaves out what the reader may not
+        see, including retweets of tweets the reader may not see.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,8 +196,8 @@ class TweetServiceServicer:
         retweet is of its original.
 
         Returns NOT_FOUND with reason TWEET_NOT_FOUND if the tweet does not exist, was deleted, or is not visible
-        to the caller; PERMISSION_DENIED with reason BLOCKED if its author blocks the caller, and with reason
-        ACCOUNT_PROTECTED if its author is protected.
+        to the caller; PERMISSION_DENIED with reason BLOCKED if its author blocks the caller or the caller blocks
+        its author, and with reason ACCOUNT_PROTECTED if its author is protected (even for the author).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -193,7 +205,8 @@ class TweetServiceServicer:
 
     def DeleteRetweet(self, request, context):
         """Internal (no REST route): deletes the caller's retweet row of a tweet, if any. Called by
-        EngagementService.UnretweetTweet. Idempotent. Publishes `chirp.tweet.deleted` when a row was deleted.
+        EngagementService.UnretweetTweet. Idempotent. Publishes `chirp.tweet.deleted` when a row was deleted. A
+        retweet row's id addresses the tweet it retweets.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -29,7 +29,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n chirp/user/v1/user_service.proto\x12\rchirp.user.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x18\x63hirp/user/v1/user.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\x0e\n\x0cGetMeRequest\"\xa5\x01\n\x0fUpdateMeRequest\x12-\n\x04user\x18\x01 \x01(\x0b\x32\x13.chirp.user.v1.UserB\n\xe2\x41\x01\x02\xbaH\x03\xc8\x01\x01\x12\x63\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB2\xbaH/\xe2\x01,\x12\x0c\x64isplay_name\x12\x03\x62io\x12\tprotected\x12\x0c\x64iscoverable\"C\n\x0eGetUserRequest\x12\x31\n\x08username\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$\"\xa1\x01\n\x11\x43reateUserRequest\x12\x31\n\x08username\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$\x12\x1d\n\x05\x65mail\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x18\xfe\x01`\x01\x12\x1d\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x18\x32\x12\x1b\n\nrequest_id\x18\x04 \x01(\tB\x07\xbaH\x04r\x02\x18@\"7\n\x12\x43reateUserResponse\x12!\n\x04user\x18\x01 \x01(\x0b\x32\x13.chirp.user.v1.User\"\x86\x01\n\x11LookupUserRequest\x12\x15\n\x02id\x18\x01 \x01(\x03\x42\x07\xbaH\x04\"\x02 \x00H\x00\x12/\n\x08username\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$H\x00\x12\x1b\n\x05\x65mail\x18\x03 \x01(\tB\n\xbaH\x07r\x05\x18\xfe\x01`\x01H\x00\x42\x0c\n\x03key\x12\x05\xbaH\x02\x08\x01\"7\n\x12LookupUserResponse\x12!\n\x04user\x18\x01 \x01(\x0b\x32\x13.chirp.user.v1.User\"4\n\x14\x42\x61tchGetUsersRequest\x12\x1c\n\x03ids\x18\x01 \x03(\x03\x42\x0f\xbaH\x0c\x92\x01\t\x10\xf4\x03\"\x04\"\x02 \x00\";\n\x15\x42\x61tchGetUsersResponse\x12\"\n\x05users\x18\x01 \x03(\x0b\x32\x13.chirp.user.v1.User2\x8e\x04\n\x0bUserService\x12I\n\x05GetMe\x12\x1b.chirp.user.v1.GetMeRequest\x1a\x13.chirp.user.v1.User\"\x0e\x82\xd3\xe4\x93\x02\x08\x12\x06/v1/me\x12U\n\x08UpdateMe\x12\x1e.chirp.user.v1.UpdateMeRequest\x1a\x13.chirp.user.v1.User\"\x14\x82\xd3\xe4\x93\x02\x0e\x32\x06/v1/me:\x04user\x12[\n\x07GetUser\x12\x1d.chirp.user.v1.GetUserRequest\x1a\x13.chirp.user.v1.User\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/users/{username}\x12Q\n\nCreateUser\x12 .chirp.user.v1.CreateUserRequest\x1a!.chirp.user.v1.CreateUserResponse\x12Q\n\nLookupUser\x12 .chirp.user.v1.LookupUserRequest\x1a!.chirp.user.v1.LookupUserResponse\x12Z\n\rBatchGetUsers\x12#.chirp.user.v1.BatchGetUsersRequest\x1a$.chirp.user.v1.BatchGetUsersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n chirp/user/v1/user_service.proto\x12\rchirp.user.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x18\x63hirp/user/v1/user.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\"\x0e\n\x0cGetMeRequest\"\xb5\x03\n\x0fUpdateMeRequest\x12-\n\x04user\x18\x01 \x01(\x0b\x32\x13.chirp.user.v1.UserB\n\xe2\x41\x01\x02\xbaH\x03\xc8\x01\x01\x12\xf2\x02\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\xc0\x02\xbaH\xbc\x02\xba\x01\xb8\x02\n\x15update_mask.updatable\x1a\x9e\x02string(this.paths.all(p, p in [\'display_name\', \'bio\', \'protected\', \'discoverable\']) ? \'\' : \'unknown update_mask path \"\' + this.paths.filter(p, !(p in [\'display_name\', \'bio\', \'protected\', \'discoverable\']))[0] + \'\"; the updatable fields are display_name, bio, protected and discoverable\')\"C\n\x0eGetUserRequest\x12\x31\n\x08username\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$\"\xa1\x01\n\x11\x43reateUserRequest\x12\x31\n\x08username\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$\x12\x1d\n\x05\x65mail\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x18\xfe\x01`\x01\x12\x1d\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x18\x32\x12\x1b\n\nrequest_id\x18\x04 \x01(\tB\x07\xbaH\x04r\x02\x18@\"7\n\x12\x43reateUserResponse\x12!\n\x04user\x18\x01 \x01(\x0b\x32\x13.chirp.user.v1.User\"\x86\x01\n\x11LookupUserRequest\x12\x15\n\x02id\x18\x01 \x01(\x03\x42\x07\xbaH\x04\"\x02 \x00H\x00\x12/\n\x08username\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$H\x00\x12\x1b\n\x05\x65mail\x18\x03 \x01(\tB\n\xbaH\x07r\x05\x18\xfe\x01`\x01H\x00\x42\x0c\n\x03key\x12\x05\xbaH\x02\x08\x01\"7\n\x12LookupUserResponse\x12!\n\x04user\x18\x01 \x01(\x0b\x32\x13.chirp.user.v1.User\"4\n\x14\x42\x61tchGetUsersRequest\x12\x1c\n\x03ids\x18\x01 \x03(\x03\x42\x0f\xbaH\x0c\x92\x01\t\x10\xf4\x03\"\x04\"\x02 \x00\";\n\x15\x42\x61tchGetUsersResponse\x12\"\n\x05users\x18\x01 \x03(\x0b\x32\x13.chirp.user.v1.User2\x8e\x04\n\x0bUserService\x12I\n\x05GetMe\x12\x1b.chirp.user.v1.GetMeRequest\x1a\x13.chirp.user.v1.User\"\x0e\x82\xd3\xe4\x93\x02\x08\x12\x06/v1/me\x12U\n\x08UpdateMe\x12\x1e.chirp.user.v1.UpdateMeRequest\x1a\x13.chirp.user.v1.User\"\x14\x82\xd3\xe4\x93\x02\x0e\x32\x06/v1/me:\x04user\x12[\n\x07GetUser\x12\x1d.chirp.user.v1.GetUserRequest\x1a\x13.chirp.user.v1.User\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/users/{username}\x12Q\n\nCreateUser\x12 .chirp.user.v1.CreateUserRequest\x1a!.chirp.user.v1.CreateUserResponse\x12Q\n\nLookupUser\x12 .chirp.user.v1.LookupUserRequest\x1a!.chirp.user.v1.LookupUserResponse\x12Z\n\rBatchGetUsers\x12#.chirp.user.v1.BatchGetUsersRequest\x1a$.chirp.user.v1.BatchGetUsersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,7 +39,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATEMEREQUEST'].fields_by_name['user']._loaded_options = None
   _globals['_UPDATEMEREQUEST'].fields_by_name['user']._serialized_options = b'\342A\001\002\272H\003\310\001\001'
   _globals['_UPDATEMEREQUEST'].fields_by_name['update_mask']._loaded_options = None
-  _globals['_UPDATEMEREQUEST'].fields_by_name['update_mask']._serialized_options = b'\272H/\342\001,\022\014display_name\022\003bio\022\tprotected\022\014discoverable'
+  _globals['_UPDATEMEREQUEST'].fields_by_name['update_mask']._serialized_options = b'\272H\274\002\272\001\270\002\n\025update_mask.updatable\032\236\002string(this.paths.all(p, p in [\'display_name\', \'bio\', \'protected\', \'discoverable\']) ? \'\' : \'unknown update_mask path \"\' + this.paths.filter(p, !(p in [\'display_name\', \'bio\', \'protected\', \'discoverable\']))[0] + \'\"; the updatable fields are display_name, bio, protected and discoverable\')'
   _globals['_GETUSERREQUEST'].fields_by_name['username']._loaded_options = None
   _globals['_GETUSERREQUEST'].fields_by_name['username']._serialized_options = b'\342A\001\002\272H\030r\0262\024^[A-Za-z0-9_]{1,15}$'
   _globals['_CREATEUSERREQUEST'].fields_by_name['username']._loaded_options = None
@@ -69,21 +69,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMEREQUEST']._serialized_start=203
   _globals['_GETMEREQUEST']._serialized_end=217
   _globals['_UPDATEMEREQUEST']._serialized_start=220
-  _globals['_UPDATEMEREQUEST']._serialized_end=385
-  _globals['_GETUSERREQUEST']._serialized_start=387
-  _globals['_GETUSERREQUEST']._serialized_end=454
-  _globals['_CREATEUSERREQUEST']._serialized_start=457
-  _globals['_CREATEUSERREQUEST']._serialized_end=618
-  _globals['_CREATEUSERRESPONSE']._serialized_start=620
-  _globals['_CREATEUSERRESPONSE']._serialized_end=675
-  _globals['_LOOKUPUSERREQUEST']._serialized_start=678
-  _globals['_LOOKUPUSERREQUEST']._serialized_end=812
-  _globals['_LOOKUPUSERRESPONSE']._serialized_start=814
-  _globals['_LOOKUPUSERRESPONSE']._serialized_end=869
-  _globals['_BATCHGETUSERSREQUEST']._serialized_start=871
-  _globals['_BATCHGETUSERSREQUEST']._serialized_end=923
-  _globals['_BATCHGETUSERSRESPONSE']._serialized_start=925
-  _globals['_BATCHGETUSERSRESPONSE']._serialized_end=984
-  _globals['_USERSERVICE']._serialized_start=987
-  _globals['_USERSERVICE']._serialized_end=1513
+  _globals['_UPDATEMEREQUEST']._serialized_end=657
+  _globals['_GETUSERREQUEST']._serialized_start=659
+  _globals['_GETUSERREQUEST']._serialized_end=726
+  _globals['_CREATEUSERREQUEST']._serialized_start=729
+  _globals['_CREATEUSERREQUEST']._serialized_end=890
+  _globals['_CREATEUSERRESPONSE']._serialized_start=892
+  _globals['_CREATEUSERRESPONSE']._serialized_end=947
+  _globals['_LOOKUPUSERREQUEST']._serialized_start=950
+  _globals['_LOOKUPUSERREQUEST']._serialized_end=1084
+  _globals['_LOOKUPUSERRESPONSE']._serialized_start=1086
+  _globals['_LOOKUPUSERRESPONSE']._serialized_end=1141
+  _globals['_BATCHGETUSERSREQUEST']._serialized_start=1143
+  _globals['_BATCHGETUSERSREQUEST']._serialized_end=1195
+  _globals['_BATCHGETUSERSRESPONSE']._serialized_start=1197
+  _globals['_BATCHGETUSERSRESPONSE']._serialized_end=1256
+  _globals['_USERSERVICE']._serialized_start=1259
+  _globals['_USERSERVICE']._serialized_end=1785
 # @@protoc_insertion_point(module_scope)

@@ -100,10 +100,13 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateMe(self, request, context):
-        """Changes the caller's profile and settings and returns the updated account. Requires authentication.
+        """Changes the caller's profile and settings and returns the updated account, including `email`. Requires
+        authentication. Making a protected account public changes only the setting: pending follow requests stay
+        pending (the graph service owns them).
 
-        Publishes `chirp.user.updated` when something changed. Returns NOT_FOUND with reason USER_NOT_FOUND if the
-        caller's account no longer exists.
+        Publishes `chirp.user.updated` when something changed. Returns INVALID_ARGUMENT with a field violation for
+        a value that breaks its rules or an `update_mask` path that is not updatable, and NOT_FOUND with reason
+        USER_NOT_FOUND if the caller's account no longer exists.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,8 +114,9 @@ class UserServiceServicer:
 
     def GetUser(self, request, context):
         """Returns a user's profile with counters and, for an authenticated caller, the caller's `relationship` to
-        them. Authentication is optional. Profiles of protected accounts and of users who block the caller are
-        still returned (their tweets are not).
+        them. Authentication is optional. A profile is public information: profiles of protected accounts and of
+        users who block the caller are still returned, counters included, with `relationship.blocked_by` telling
+        the caller; their tweets and follow lists are not (the tweet and graph services refuse those).
 
         Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username.
         """
@@ -124,9 +128,10 @@ class UserServiceServicer:
         """Internal (no REST route): creates the profile of a new account. Called by the auth service during
         registration, before it stores the credentials. Publishes `chirp.user.created`.
 
-        Returns ALREADY_EXISTS with reason USERNAME_TAKEN if the username is taken (ignoring case), or
-        EMAIL_TAKEN if the email is (ignoring case). A retry with the same `request_id` returns the user the
-        first call created.
+        Returns INVALID_ARGUMENT with reason INVALID_USERNAME for a reserved username and INVALID_DISPLAY_NAME for
+        a display name with control characters; ALREADY_EXISTS with reason USERNAME_TAKEN if the username is taken
+        (ignoring case), or EMAIL_TAKEN if the email is (ignoring case). A retry with the same `request_id`,
+        username and email returns the user the first call created.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
