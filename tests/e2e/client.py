@@ -11,7 +11,16 @@ from typing import Any, TypeVar
 
 import httpx
 
-__all__ = ["Account", "eventually", "new_username", "register", "register_and_login"]
+__all__ = [
+    "Account",
+    "error_info",
+    "error_reason",
+    "eventually",
+    "new_username",
+    "register",
+    "register_and_login",
+    "violated_fields",
+]
 
 PASSWORD = "a perfectly fine passphrase"
 
@@ -72,3 +81,24 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float,
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(every)
+
+
+def error_info(body: dict[str, Any]) -> dict[str, Any]:
+    """The google.rpc.ErrorInfo detail of a JSON error body ({} when it has none)."""
+    infos = [d for d in body.get("details", []) if d["@type"].endswith("google.rpc.ErrorInfo")]
+    return infos[0] if infos else {}
+
+
+def error_reason(body: dict[str, Any]) -> str:
+    """The ErrorInfo reason of a JSON error body, e.g. TWEET_NOT_FOUND ("" when it has none)."""
+    return str(error_info(body).get("reason", ""))
+
+
+def violated_fields(body: dict[str, Any]) -> list[str]:
+    """The field paths of a JSON error body's google.rpc.BadRequest violations, in order."""
+    return [
+        v["field"]
+        for d in body.get("details", [])
+        if d["@type"].endswith("google.rpc.BadRequest")
+        for v in d["field_violations"]
+    ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,35 +22,21 @@ from chirp.user.v1 import user_events_pb2
 from nats.js import api as js_api
 
 from stack import Stack
-from tests.e2e.client import PASSWORD, Account, eventually, new_username, register, register_and_login
+from tests.e2e.client import (
+    PASSWORD,
+    Account,
+    error_info,
+    error_reason,
+    eventually,
+    new_username,
+    register,
+    register_and_login,
+    violated_fields,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 Json = dict[str, Any]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.edge_url, timeout=10) as client:
-        yield client
-
-
-def _error_info(body: Json) -> Json:
-    infos = [d for d in body.get("details", []) if d["@type"].endswith("google.rpc.ErrorInfo")]
-    return infos[0] if infos else {}
-
-
-def _reason(body: Json) -> str:
-    return str(_error_info(body).get("reason", ""))
-
-
-def _fields(body: Json) -> list[str]:
-    return [
-        v["field"]
-        for d in body.get("details", [])
-        if d["@type"].endswith("google.rpc.BadRequest")
-        for v in d["field_violations"]
-    ]
 
 
 def _account_body(username: str | None = None, **changes: Any) -> Json:
@@ -189,8 +174,8 @@ async def test_bad_input_is_a_4xx_with_a_reason(
     error = answer.json()
     assert error["message"], error  # always says why
     if reason:
-        assert _reason(error) == reason, error
-    assert _fields(error) == fields, error
+        assert error_reason(error) == reason, error
+    assert violated_fields(error) == fields, error
 
 
 async def test_an_unknown_update_mask_path_is_400_naming_it(api: httpx.AsyncClient) -> None:
@@ -199,7 +184,7 @@ async def test_an_unknown_update_mask_path_is_400_naming_it(api: httpx.AsyncClie
         "/v1/me", params={"update_mask": "bio,username"}, json={"bio": "hi"}, headers=account.headers
     )
     assert answer.status_code == 400, answer.text
-    assert _fields(answer.json()) == ["update_mask"]
+    assert violated_fields(answer.json()) == ["update_mask"]
     assert '"username"' in answer.json()["message"]
     assert (await api.get("/v1/me", headers=account.headers)).json()["bio"] == ""  # nothing changed
 
@@ -260,15 +245,15 @@ async def test_repeated_failures_lock_the_account_with_429_and_a_retry_hint(api:
     bystander = await register_and_login(api, "bystander")
     for _ in range(5):
         answer = await _login(api, victim.username, "wrong guess")
-        assert (answer.status_code, _reason(answer.json())) == (401, "INVALID_CREDENTIALS")
+        assert (answer.status_code, error_reason(answer.json())) == (401, "INVALID_CREDENTIALS")
     for login in (victim.username, victim.user["email"].upper()):  # by username or email: one account
         locked = await _login(api, login, PASSWORD)  # refused even with the right password
         assert locked.status_code == 429, locked.text
         error = locked.json()
         assert error["code"] == 8  # RESOURCE_EXHAUSTED
-        assert _error_info(error)["reason"] == "TOO_MANY_ATTEMPTS"
-        assert _error_info(error)["domain"] == "chirp.auth"
-        assert 1 <= int(_error_info(error)["metadata"]["retry_after_seconds"]) <= 30
+        assert error_info(error)["reason"] == "TOO_MANY_ATTEMPTS"
+        assert error_info(error)["domain"] == "chirp.auth"
+        assert 1 <= int(error_info(error)["metadata"]["retry_after_seconds"]) <= 30
     assert (await _login(api, bystander.username)).status_code == 200  # other accounts are not locked
 
 
@@ -298,9 +283,9 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(api: httpx.AsyncCli
     assert me.status_code == 200 and me.json()["id"] == account.user["id"]
 
     reused = await _refresh(api, account.refresh_token)  # someone replays the old one
-    assert (reused.status_code, _reason(reused.json())) == (401, "REFRESH_TOKEN_REUSED")
+    assert (reused.status_code, error_reason(reused.json())) == (401, "REFRESH_TOKEN_REUSED")
     after = await _refresh(api, tokens["refresh_token"])  # the whole session is revoked
-    assert (after.status_code, _reason(after.json())) == (401, "INVALID_REFRESH_TOKEN")
+    assert (after.status_code, error_reason(after.json())) == (401, "INVALID_REFRESH_TOKEN")
 
     other = await _login(api, account.username)  # other sessions are not
     assert (await _refresh(api, other.json()["refresh_token"])).status_code == 200
@@ -311,7 +296,7 @@ async def test_revoke_logs_the_session_out(api: httpx.AsyncClient) -> None:
     second = (await _refresh(api, account.refresh_token)).json()["refresh_token"]
     assert (await api.post("/v1/sessions:revoke", json={"refresh_token": account.refresh_token})).status_code == 200
     answer = await _refresh(api, second)  # revoking any token of the session revokes all of it
-    assert (answer.status_code, _reason(answer.json())) == (401, "INVALID_REFRESH_TOKEN")
+    assert (answer.status_code, error_reason(answer.json())) == (401, "INVALID_REFRESH_TOKEN")
 
 
 async def test_the_jwks_verifies_access_tokens(api: httpx.AsyncClient) -> None:

@@ -10,14 +10,12 @@ timeline and notifications).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from stack import Stack
 from tests.e2e.client import Account, eventually, register_and_login
 
 # What each path answers when the viewer may see the author, and when not. Single tweets and the lists that
@@ -52,12 +50,6 @@ class Scene:
     fan: Account  # likes and retweets the tweet, follows the author and is followed back
     viewer: Account | None  # None: an anonymous reader
     tweet_id: str
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.edge_url, timeout=10) as client:
-        yield client
 
 
 async def _ok(answer: httpx.Response) -> None:

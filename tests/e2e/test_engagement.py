@@ -5,37 +5,14 @@ so these also check that the tweet service hydrates tweets with engagement and t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
-from stack import Stack
-from tests.e2e.client import Account, register_and_login
+from tests.e2e.client import Account, error_reason, register_and_login, violated_fields
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.edge_url, timeout=20) as client:
-        yield client
-
-
-def _reason(body: dict[str, Any]) -> str:
-    infos = [d for d in body.get("details", []) if d["@type"].endswith("google.rpc.ErrorInfo")]
-    return str(infos[0]["reason"]) if infos else ""
-
-
-def _fields(body: dict[str, Any]) -> list[str]:
-    return [
-        v["field"]
-        for d in body.get("details", [])
-        if d["@type"].endswith("google.rpc.BadRequest")
-        for v in d["field_violations"]
-    ]
 
 
 async def _post(api: httpx.AsyncClient, author: Account, text: str = "engage with me") -> dict[str, Any]:
@@ -251,7 +228,7 @@ async def test_a_deleted_tweet_takes_its_likes_with_it(api: httpx.AsyncClient) -
 
     for action in ("like", "unlike", "retweet", "bookmark"):
         answer = await api.post(f"/v1/tweets/{tweet['id']}:{action}", headers=bob.headers)
-        assert answer.status_code == 404 and _reason(answer.json()) == "TWEET_NOT_FOUND", action
+        assert answer.status_code == 404 and error_reason(answer.json()) == "TWEET_NOT_FOUND", action
     likers = await api.get(f"/v1/tweets/{tweet['id']}/likers")
     assert likers.status_code == 404
 
@@ -269,7 +246,7 @@ async def test_a_blocked_users_tweet_cannot_be_engaged_with_or_listed(api: httpx
     for action in ("like", "unlike", "retweet", "unretweet", "bookmark", "unbookmark"):
         answer = await api.post(f"/v1/tweets/{tweet['id']}:{action}", headers=bob.headers)
         assert answer.status_code == 404, f"{action}: {answer.status_code} {answer.text}"
-        assert _reason(answer.json()) == "TWEET_NOT_FOUND", action
+        assert error_reason(answer.json()) == "TWEET_NOT_FOUND", action
     for path in ("likers", "retweeters"):
         answer = await api.get(f"/v1/tweets/{tweet['id']}/{path}", headers=bob.headers)
         assert answer.status_code == 404, path
@@ -286,12 +263,12 @@ async def test_a_protected_accounts_tweet_is_not_found_for_strangers_and_never_r
 
     for action in ("like", "retweet", "bookmark"):
         answer = await api.post(f"/v1/tweets/{tweet['id']}:{action}", headers=stranger.headers)
-        assert answer.status_code == 404 and _reason(answer.json()) == "TWEET_NOT_FOUND", action
+        assert answer.status_code == 404 and error_reason(answer.json()) == "TWEET_NOT_FOUND", action
     assert (await api.get(f"/v1/tweets/{tweet['id']}/likers")).status_code == 404
     # Its author sees it and may like it, but protected tweets are never retweeted, even by their author.
     assert (await _act(api, alice, tweet["id"], "like"))["like_count"] == 1
     answer = await api.post(f"/v1/tweets/{tweet['id']}:retweet", headers=alice.headers)
-    assert answer.status_code == 403 and _reason(answer.json()) == "ACCOUNT_PROTECTED"
+    assert answer.status_code == 403 and error_reason(answer.json()) == "ACCOUNT_PROTECTED"
 
 
 # Concurrency through the gateway
@@ -359,8 +336,8 @@ async def test_bad_tweet_ids_on_writes(
     assert answer.status_code == status, answer.text
     body = answer.json()
     assert body["message"]  # always a reason a person can read
-    assert _reason(body) == reason
-    assert _fields(body) == fields
+    assert error_reason(body) == reason
+    assert violated_fields(body) == fields
 
 
 @pytest.mark.parametrize("action", _WRITES)
@@ -398,8 +375,8 @@ async def test_bad_list_parameters_on_tweet_lists(
     tweet = await _shared_tweet(api)
     answer = await api.get(f"/v1/tweets/{tweet}/{path}", params=query)
     assert answer.status_code == status, answer.text
-    assert _reason(answer.json()) == reason
-    assert _fields(answer.json()) == fields
+    assert error_reason(answer.json()) == reason
+    assert violated_fields(answer.json()) == fields
 
 
 @pytest.mark.parametrize("path", ["likers", "retweeters"])
@@ -425,14 +402,14 @@ async def test_bad_list_parameters_on_bookmarks(
     account = await _shared_account(api)
     answer = await api.get("/v1/bookmarks", headers=account.headers, params=query)
     assert answer.status_code == 400, answer.text
-    assert _reason(answer.json()) == reason
-    assert _fields(answer.json()) == fields
+    assert error_reason(answer.json()) == reason
+    assert violated_fields(answer.json()) == fields
 
 
 async def test_bookmarks_without_a_token_are_401(api: httpx.AsyncClient) -> None:
     answer = await api.get("/v1/bookmarks")
     assert answer.status_code == 401
-    assert _reason(answer.json()) == "AUTHENTICATION_REQUIRED"
+    assert error_reason(answer.json()) == "AUTHENTICATION_REQUIRED"
 
 
 _shared: dict[str, Any] = {}

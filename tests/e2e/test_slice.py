@@ -10,37 +10,23 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
-from stack import Stack
-from tests.e2e.client import PASSWORD, Account, eventually, new_username, register, register_and_login
+from tests.e2e.client import (
+    PASSWORD,
+    Account,
+    error_reason,
+    eventually,
+    new_username,
+    register,
+    register_and_login,
+    violated_fields,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.edge_url, timeout=10) as client:
-        yield client
-
-
-def _reason(body: dict[str, Any]) -> str:
-    infos = [d for d in body["details"] if d["@type"].endswith("google.rpc.ErrorInfo")]
-    return str(infos[0]["reason"]) if infos else ""
-
-
-def _violated_fields(body: dict[str, Any]) -> list[str]:
-    return [
-        v["field"]
-        for d in body["details"]
-        if d["@type"].endswith("google.rpc.BadRequest")
-        for v in d["field_violations"]
-    ]
 
 
 async def test_a_followers_home_timeline_receives_the_tweet_within_two_seconds(api: httpx.AsyncClient) -> None:
@@ -140,7 +126,7 @@ async def test_an_invalid_username_is_400_naming_the_field(api: httpx.AsyncClien
         "/v1/accounts", json={"username": "no spaces", "email": "x@example.com", "password": PASSWORD}
     )
     assert answer.status_code == 400
-    assert _violated_fields(answer.json()) == ["username"]
+    assert violated_fields(answer.json()) == ["username"]
 
 
 async def test_a_reserved_username_is_400(api: httpx.AsyncClient) -> None:
@@ -148,8 +134,8 @@ async def test_a_reserved_username_is_400(api: httpx.AsyncClient) -> None:
         "/v1/accounts", json={"username": "Admin", "email": "admin@example.com", "password": PASSWORD}
     )
     assert answer.status_code == 400
-    assert _reason(answer.json()) == "INVALID_USERNAME"
-    assert _violated_fields(answer.json()) == ["username"]
+    assert error_reason(answer.json()) == "INVALID_USERNAME"
+    assert violated_fields(answer.json()) == ["username"]
 
 
 async def test_usernames_are_unique_case_insensitively(api: httpx.AsyncClient) -> None:
@@ -159,7 +145,7 @@ async def test_usernames_are_unique_case_insensitively(api: httpx.AsyncClient) -
         "/v1/accounts", json={"username": username.upper(), "email": "other@example.com", "password": PASSWORD}
     )
     assert answer.status_code == 409
-    assert _reason(answer.json()) == "USERNAME_TAKEN"
+    assert error_reason(answer.json()) == "USERNAME_TAKEN"
 
 
 async def test_a_wrong_password_is_401(api: httpx.AsyncClient) -> None:
@@ -167,13 +153,13 @@ async def test_a_wrong_password_is_401(api: httpx.AsyncClient) -> None:
     await register(api, username)
     answer = await api.post("/v1/sessions", json={"login": username, "password": "not the password"})
     assert answer.status_code == 401
-    assert _reason(answer.json()) == "INVALID_CREDENTIALS"
+    assert error_reason(answer.json()) == "INVALID_CREDENTIALS"
 
 
 async def test_an_unknown_tweet_is_404(api: httpx.AsyncClient) -> None:
     answer = await api.get("/v1/tweets/123")
     assert answer.status_code == 404
-    assert _reason(answer.json()) == "TWEET_NOT_FOUND"
+    assert error_reason(answer.json()) == "TWEET_NOT_FOUND"
 
 
 async def test_a_malformed_json_body_is_400(api: httpx.AsyncClient) -> None:
@@ -190,8 +176,8 @@ async def test_an_over_long_tweet_is_400_with_the_reason(api: httpx.AsyncClient)
     account = await register_and_login(api, "long")
     answer = await api.post("/v1/tweets", headers=account.headers, json={"text": "漢" * 141})
     assert answer.status_code == 400
-    assert _reason(answer.json()) == "TWEET_TOO_LONG"
-    assert _violated_fields(answer.json()) == ["text"]
+    assert error_reason(answer.json()) == "TWEET_TOO_LONG"
+    assert violated_fields(answer.json()) == ["text"]
 
 
 async def test_jwks_publishes_the_key_that_signs_tokens(api: httpx.AsyncClient) -> None:
@@ -210,7 +196,7 @@ async def test_a_reused_refresh_token_revokes_the_session(api: httpx.AsyncClient
 
     reused = await api.post("/v1/sessions:refresh", json={"refresh_token": account.refresh_token})
     assert reused.status_code == 401
-    assert _reason(reused.json()) == "REFRESH_TOKEN_REUSED"
+    assert error_reason(reused.json()) == "REFRESH_TOKEN_REUSED"
     # The theft is detected, so the whole family is dead, including the legitimately rotated token.
     after = await api.post("/v1/sessions:refresh", json={"refresh_token": newer})
     assert after.status_code == 401

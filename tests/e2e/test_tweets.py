@@ -8,39 +8,17 @@ service's, protected accounts through PATCH /v1/me: these tests are of the tweet
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from stack import Stack
-from tests.e2e.client import Account, eventually, new_username, register_and_login
+from tests.e2e.client import Account, error_reason, eventually, new_username, register_and_login, violated_fields
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 Json = dict[str, Any]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.edge_url, timeout=10) as client:
-        yield client
-
-
-def _reason(body: Json) -> str:
-    infos = [d for d in body.get("details", []) if d["@type"].endswith("google.rpc.ErrorInfo")]
-    return str(infos[0]["reason"]) if infos else ""
-
-
-def _violated_fields(body: Json) -> list[str]:
-    return [
-        v["field"]
-        for d in body.get("details", [])
-        if d["@type"].endswith("google.rpc.BadRequest")
-        for v in d["field_violations"]
-    ]
 
 
 async def _post(api: httpx.AsyncClient, who: Account, text: str, **fields: Any) -> Json:
@@ -110,7 +88,7 @@ async def test_the_weighted_limit_counts_urls_as_23_and_emoji_as_2(api: httpx.As
     for text in ("x" * 257 + " https://example.com/", "😷" * 141):
         answer = await api.post("/v1/tweets", headers=alice.headers, json={"text": text})
         assert answer.status_code == 400
-        assert _reason(answer.json()) == "TWEET_TOO_LONG"
+        assert error_reason(answer.json()) == "TWEET_TOO_LONG"
 
 
 # -- replies, quotes, retweets ---------------------------------------------------------------------------------
@@ -167,7 +145,7 @@ async def test_protected_tweets_cannot_be_retweeted(api: httpx.AsyncClient) -> N
     tweet = await _post(api, locked, "no retweets")
     answer = await api.post(f"/v1/tweets/{tweet['id']}:retweet", headers=follower.headers)
     assert answer.status_code == 403, answer.text
-    assert _reason(answer.json()) == "ACCOUNT_PROTECTED"
+    assert error_reason(answer.json()) == "ACCOUNT_PROTECTED"
 
 
 # -- delete ---------------------------------------------------------------------------------------------------
@@ -183,7 +161,7 @@ async def test_only_the_author_deletes_and_counts_follow(api: httpx.AsyncClient)
 
     refused = await api.delete(f"/v1/tweets/{reply['id']}", headers=alice.headers)
     assert refused.status_code == 403
-    assert _reason(refused.json()) == "NOT_TWEET_AUTHOR"
+    assert error_reason(refused.json()) == "NOT_TWEET_AUTHOR"
     assert (await api.delete(f"/v1/tweets/{reply['id']}")).status_code == 401
 
     assert await _ok(await api.delete(f"/v1/tweets/{reply['id']}", headers=bob.headers)) == {}
@@ -194,7 +172,7 @@ async def test_only_the_author_deletes_and_counts_follow(api: httpx.AsyncClient)
     assert kept["reply_to_tweet_id"] == reply["id"]
     again = await api.delete(f"/v1/tweets/{reply['id']}", headers=bob.headers)
     assert again.status_code == 404
-    assert _reason(again.json()) == "TWEET_NOT_FOUND"
+    assert error_reason(again.json()) == "TWEET_NOT_FOUND"
 
 
 # -- thread context -------------------------------------------------------------------------------------------
@@ -255,7 +233,7 @@ async def test_a_protected_account_is_seen_by_approved_followers_only(api: httpx
         assert (await api.get(f"/v1/tweets/{tweet['id']}/context", headers=headers)).status_code == 404
         timeline = await api.get(f"/v1/users/{locked.username}/tweets", headers=headers)
         assert timeline.status_code == 403
-        assert _reason(timeline.json()) == "ACCOUNT_PROTECTED"
+        assert error_reason(timeline.json()) == "ACCOUNT_PROTECTED"
         # The follower's own tweets stay public, without what they show of the protected account.
         seen_quote = await _ok(await _get(api, quote["id"], reader))
         assert seen_quote["quote_tweet_id"] == tweet["id"] and "quoted_tweet" not in seen_quote
@@ -265,7 +243,7 @@ async def test_a_protected_account_is_seen_by_approved_followers_only(api: httpx
         "/v1/tweets", headers=stranger.headers, json={"text": "let me in", "reply_to_tweet_id": tweet["id"]}
     )
     assert refused.status_code == 404
-    assert _reason(refused.json()) == "TWEET_NOT_FOUND"
+    assert error_reason(refused.json()) == "TWEET_NOT_FOUND"
     page = await _ok(await api.get(f"/v1/users/{locked.username}/tweets", headers=follower.headers))
     assert [t["id"] for t in page["tweets"]] == [tweet["id"]]
 
@@ -288,12 +266,12 @@ async def test_a_block_hides_everything_either_way(api: httpx.AsyncClient, direc
     assert context["ancestors"] == []
     timeline = await api.get(f"/v1/users/{author.username}/tweets", headers=reader.headers)
     assert timeline.status_code == 403
-    assert _reason(timeline.json()) == "BLOCKED"
+    assert error_reason(timeline.json()) == "BLOCKED"
     refused = await api.post(
         "/v1/tweets", headers=reader.headers, json={"text": "hey", "reply_to_tweet_id": tweet["id"]}
     )
     assert refused.status_code == 403
-    assert _reason(refused.json()) == "BLOCKED"
+    assert error_reason(refused.json()) == "BLOCKED"
     mentioning = await _post(api, author, f"hello @{reader.username}")
     assert mentioning["entities"]["mentions"] == []  # a block keeps a mention from resolving
     assert (await _get(api, tweet["id"], other)).status_code == 200  # everyone else still sees it
@@ -378,9 +356,9 @@ async def test_bad_input_is_a_4xx_with_a_reason(
     error = answer.json()
     assert error["message"]  # a reason a person can read
     if reason:
-        assert _reason(error) == reason
+        assert error_reason(error) == reason
     if field is not None:
-        assert field in _violated_fields(error)
+        assert field in violated_fields(error)
 
 
 @pytest.mark.parametrize(
