@@ -41,6 +41,18 @@ def _alone(tmp: pytest.TempPathFactory, server: str) -> Stack:
     )
 
 
+# Service settings of the session stack, where a default suits production but not a test run: trends' windows
+# (1-minute buckets over an hour by default) shrink to seconds, so a burst can be made and seen in a test.
+SESSION_SERVICE_ENV = {
+    "CHIRP_TRENDS_BUCKET_SECONDS": "1",
+    "CHIRP_TRENDS_WINDOW_SECONDS": "30",
+    "CHIRP_TRENDS_HALF_LIFE_SECONDS": "10",
+    "CHIRP_TRENDS_BASELINE_HALF_LIFE_SECONDS": "300",
+    "CHIRP_TRENDS_BASELINE_PRIOR_SECONDS": "5",
+    "CHIRP_TRENDS_REFRESH_SECONDS": "0.2",
+}
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     settings = Settings(
@@ -49,7 +61,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         # End-to-end tests send bursts; the rate limit has its own test.
         rate_limit_per_second=100_000,
         rate_limit_burst=100_000,
-        log_level="DEBUG",
+        service_env=SESSION_SERVICE_ENV,
     )
     async with Stack(settings) as running:
         yield running

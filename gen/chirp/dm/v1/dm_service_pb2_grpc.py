@@ -108,7 +108,8 @@ class DmServiceServicer:
         reason USER_NOT_FOUND if a username belongs to no user; PERMISSION_DENIED with reason BLOCKED if the
         caller blocks a named user or is blocked by one, and with reason MESSAGES_NOT_ALLOWED if a named user's
         MessagePolicy does not allow the caller. The ErrorInfo metadata `username` names the first offending
-        user. A retry with the same `request_id` returns the conversation the first call created.
+        user. Creating a direct conversation that exists applies the same rules as SendMessage does in it. A
+        retry with the same `request_id` returns the conversation the first call created.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,13 +126,14 @@ class DmServiceServicer:
         """Sends a message to a conversation and returns it. Publishes MessageSent.
 
         Any participant may send to a group. In a direct conversation the access rules apply to the recipient
-        at each send, unless the recipient has already sent a message in it (a reply accepts the conversation),
-        and blocks always apply.
+        at each send, unless the recipient has accepted the conversation — started it, or already sent a message
+        in it (a reply accepts it) — and blocks always apply.
 
         Returns NOT_FOUND with reason CONVERSATION_NOT_FOUND if the conversation does not exist or the caller is
         not in it; PERMISSION_DENIED with reason BLOCKED if, in a direct conversation, either user blocks the
         other, and with reason MESSAGES_NOT_ALLOWED if the recipient's MessagePolicy no longer allows the caller
-        and the recipient has not sent a message in it. A retry with the same `request_id` sends nothing and
+        and the recipient has not accepted the conversation. The ErrorInfo metadata `username` names the
+        recipient. A retry with the same `request_id` sends nothing and
         returns the message the first call sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
