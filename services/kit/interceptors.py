@@ -39,9 +39,9 @@ from prometheus_client import Counter, Histogram
 
 from services.kit import identity
 from services.kit.errors import ChirpError, InvalidArgument, status_for, to_status
+from services.kit.validation import Validator
 
 if TYPE_CHECKING:
-    import protovalidate
     from buf.validate import validate_pb2
 
 __all__ = [
@@ -298,10 +298,10 @@ class IdentityInterceptor(WrappingInterceptor):
 
 
 class ValidationInterceptor(WrappingInterceptor):
-    """Checks each unary request against its protovalidate rules before the handler sees it."""
+    """Checks each request against its protovalidate rules (see `validation`) before the handler sees it."""
 
     def __init__(self) -> None:
-        self._validator: protovalidate.Validator | None = None
+        self._validator = Validator()  # reused: it compiles each message type's rules once
 
     @asynccontextmanager
     async def around(
@@ -312,15 +312,9 @@ class ValidationInterceptor(WrappingInterceptor):
         yield
 
     def _check(self, request: Message) -> None:
-        if self._validator is None:
-            # Imported on first use: protovalidate needs the generated buf.validate package from gen/.
-            import protovalidate
-
-            self._validator = protovalidate.Validator()  # type: ignore[no-untyped-call]  # reused: it caches compiled rules per message type
-        violations = self._validator.collect_violations(request)
-        if not violations:
+        pairs = self._validator.violations(request)
+        if not pairs:
             return
-        pairs = [(field_path(v.proto), v.proto.message) for v in violations]
         summary = "; ".join(f"{path}: {text}" if path else text for path, text in pairs)
         raise InvalidArgument("INVALID_ARGUMENT", f"invalid {request.DESCRIPTOR.name}: {summary}", violations=pairs)
 

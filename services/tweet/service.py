@@ -7,6 +7,7 @@ from chirp.tweet.v1 import tweet_pb2, tweet_service_pb2, tweet_service_pb2_grpc
 from services.kit.identity import current_user_id, require_user
 from services.kit.server import Context
 from services.tweet.reading import Reader
+from services.tweet.scan import TweetScan
 from services.tweet.writing import Draft, Writer
 
 __all__ = ["TweetService"]
@@ -82,3 +83,13 @@ class TweetService(tweet_service_pb2_grpc.TweetServiceServicer):
             list(request.author_ids), max_id=request.max_id, limit=request.limit or _DEFAULT_ID_LIMIT
         )
         return tweet_service_pb2.ListAuthorTweetIdsResponse(tweet_ids=ids)
+
+    async def ScanTweets(
+        self, request: tweet_service_pb2.ScanTweetsRequest, context: Context
+    ) -> tweet_service_pb2.ScanTweetsResponse:
+        # Added for the search backfill without touching this service's wiring: the scan reads the reader's
+        # store. Once __main__ hands the servicer a TweetScan, use that instead.
+        store = self._reader._store
+        scan = TweetScan(store._db, store)
+        tweets = await scan.page(after_id=request.after_id, limit=request.limit)
+        return tweet_service_pb2.ScanTweetsResponse(tweets=tweets)

@@ -12,6 +12,7 @@ from services.user.accounts import Accounts, NoSuchUser
 from services.user.convert import to_proto
 from services.user.profile import ProfilePatch, UnknownPath
 from services.user.rules import ProfileRuleError, normalize_email, username_problem
+from services.user.scan import UserScan
 from services.user.store import DuplicateUser, UserStore
 
 __all__ = ["UserService"]
@@ -103,3 +104,11 @@ class UserService(user_service_pb2_grpc.UserServiceServicer):
             )
             user.relationship.CopyFrom(answer.relationship)
         return user
+
+    async def ScanUsers(
+        self, request: user_service_pb2.ScanUsersRequest, context: Context
+    ) -> user_service_pb2.ScanUsersResponse:
+        # Added for the search backfill without touching this service's wiring: the scan reads the store's
+        # database. Once __main__ hands the servicer a UserScan, use that instead.
+        users = await UserScan(self._store._db).page(after_id=request.after_id, limit=request.limit)
+        return user_service_pb2.ScanUsersResponse(users=users)

@@ -193,9 +193,7 @@ async def test_a_tweet_the_caller_may_not_see_is_not_found_and_nothing_is_stored
     assert world.calls["CreateRetweet"] == 0 or (caller, tweet_id) not in world.retweet_rows
 
 
-async def test_an_approved_follower_may_like_a_protected_tweet_but_not_retweet_it(
-    world: World, client: Client
-) -> None:
+async def test_an_approved_follower_may_like_a_protected_tweet_but_not_retweet_it(world: World, client: Client) -> None:
     author, follower = new_user(), new_user()
     world.protected.add(author)
     world.follows.add((follower, author))
@@ -204,7 +202,9 @@ async def test_an_approved_follower_may_like_a_protected_tweet_but_not_retweet_i
     assert liked.like_count == 1
     error = await client.fails("RetweetTweet", pb.RetweetTweetRequest(tweet_id=tweet_id), user=follower)
     assert (error.code, error.reason, error.domain) == (
-        grpc.StatusCode.PERMISSION_DENIED, "ACCOUNT_PROTECTED", "chirp.engagement"
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ACCOUNT_PROTECTED",
+        "chirp.engagement",
     )
     state = await client.engagement(tweet_id, user=follower)
     assert state.retweet_count == 0 and not state.viewer.retweeted
@@ -277,7 +277,9 @@ async def test_a_page_token_we_did_not_issue_is_refused(world: World, client: Cl
     tweet_id = world.post(new_user())
     error = await client.fails("ListLikers", pb.ListLikersRequest(tweet_id=tweet_id, page_token=token), user=None)
     assert (error.code, error.reason, error.fields) == (
-        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_PAGE_TOKEN", ["page_token"]
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_PAGE_TOKEN",
+        ["page_token"],
     )
 
 
@@ -439,9 +441,7 @@ async def test_likes_and_retweets_are_published_with_the_author_to_notify(
     assert mine == list(types)
 
 
-async def test_a_deleted_tweet_loses_its_likes_retweets_and_bookmarks(
-    env: Env, world: World, client: Client
-) -> None:
+async def test_a_deleted_tweet_loses_its_likes_retweets_and_bookmarks(env: Env, world: World, client: Client) -> None:
     author, fan = new_user(), new_user()
     tweet_id = world.post(author)
     await client("LikeTweet", pb.LikeTweetRequest(tweet_id=tweet_id), user=fan)

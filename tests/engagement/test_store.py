@@ -201,9 +201,7 @@ async def test_likers_page_newest_first_by_cursor(store: EngagementStore, ledger
     assert await store.likers(TWEET.id, before=third[-1].cursor, limit=3) == []
 
 
-async def test_engagements_answer_counters_and_the_viewers_own_state(
-    store: EngagementStore, ledger: Ledger
-) -> None:
+async def test_engagements_answer_counters_and_the_viewers_own_state(store: EngagementStore, ledger: Ledger) -> None:
     other = TweetRef(id=2_000, author_id=8)
     await ledger.like(42, TWEET)
     await ledger.like(43, TWEET)

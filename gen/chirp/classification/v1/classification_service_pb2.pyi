@@ -32,3 +32,15 @@ class BatchGetUserClassesResponse(_message.Message):
     CLASSIFICATIONS_FIELD_NUMBER: _ClassVar[int]
     classifications: _containers.RepeatedCompositeFieldContainer[_classification_pb2.UserClassification]
     def __init__(self, classifications: _Optional[_Iterable[_Union[_classification_pb2.UserClassification, _Mapping]]] = ...) -> None: ...
+
+class RecordVisitRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    def __init__(self, user_id: _Optional[int] = ...) -> None: ...
+
+class RecordVisitResponse(_message.Message):
+    __slots__ = ("classification",)
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    classification: _classification_pb2.UserClassification
+    def __init__(self, classification: _Optional[_Union[_classification_pb2.UserClassification, _Mapping]] = ...) -> None: ...

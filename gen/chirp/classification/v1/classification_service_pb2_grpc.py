@@ -30,8 +30,10 @@ class ClassificationServiceStub:
     notification service. It publishes `chirp.classification.changed` (UserClassChanged).
 
     Internal only: no REST routes, and no caller is needed. Classes are derived from the `chirp.tweet.*`,
-    `chirp.engagement.*`, `chirp.presence.*` and `chirp.graph.*` events, so they trail the facts by seconds.
-    The service does not know which user ids exist: an id it has no record of is INACTIVE, never NOT_FOUND.
+    `chirp.engagement.*`, `chirp.presence.*` and `chirp.graph.*` events, so they trail the facts by seconds;
+    RecordVisit is the one fact told directly. The service does not know which user ids exist: an id it has
+    no record of is INACTIVE, never NOT_FOUND. Answers come from memory (the facts are kept in the service's
+    SQLite file and loaded at start), so a batch of thousands costs milliseconds.
 
     Errors carry `google.rpc.ErrorInfo` with domain `chirp.classification`. Every RPC returns INVALID_ARGUMENT
     with `google.rpc.BadRequest` field violations when a field breaks its validation rules.
@@ -53,6 +55,11 @@ class ClassificationServiceStub:
                 request_serializer=chirp_dot_classification_dot_v1_dot_classification__service__pb2.BatchGetUserClassesRequest.SerializeToString,
                 response_deserializer=chirp_dot_classification_dot_v1_dot_classification__service__pb2.BatchGetUserClassesResponse.FromString,
                 _registered_method=True)
+        self.RecordVisit = channel.unary_unary(
+                '/chirp.classification.v1.ClassificationService/RecordVisit',
+                request_serializer=chirp_dot_classification_dot_v1_dot_classification__service__pb2.RecordVisitRequest.SerializeToString,
+                response_deserializer=chirp_dot_classification_dot_v1_dot_classification__service__pb2.RecordVisitResponse.FromString,
+                _registered_method=True)
 
 
 class ClassificationServiceServicer:
@@ -60,8 +67,10 @@ class ClassificationServiceServicer:
     notification service. It publishes `chirp.classification.changed` (UserClassChanged).
 
     Internal only: no REST routes, and no caller is needed. Classes are derived from the `chirp.tweet.*`,
-    `chirp.engagement.*`, `chirp.presence.*` and `chirp.graph.*` events, so they trail the facts by seconds.
-    The service does not know which user ids exist: an id it has no record of is INACTIVE, never NOT_FOUND.
+    `chirp.engagement.*`, `chirp.presence.*` and `chirp.graph.*` events, so they trail the facts by seconds;
+    RecordVisit is the one fact told directly. The service does not know which user ids exist: an id it has
+    no record of is INACTIVE, never NOT_FOUND. Answers come from memory (the facts are kept in the service's
+    SQLite file and loaded at start), so a batch of thousands costs milliseconds.
 
     Errors carry `google.rpc.ErrorInfo` with domain `chirp.classification`. Every RPC returns INVALID_ARGUMENT
     with `google.rpc.BadRequest` field violations when a field breaks its validation rules.
@@ -75,8 +84,20 @@ class ClassificationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def BatchGetUserClasses(self, request, context):
-        """Internal (no REST route): returns the classes of many users at once, such as the followers of a tweet's
-        author.
+        """Internal (no REST route): returns the classes of many users at once, such as a page of the followers of
+        a tweet's author.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordVisit(self, request, context):
+        """Internal (no REST route): records that a user is back without a presence heartbeat — they read their home
+        timeline — and returns their class after it. The visit counts as being seen now, so an INACTIVE user is
+        PASSIVE from this call on (and `chirp.classification.changed` is published), and fan-out pushes to them
+        again. The timeline service calls it before it rebuilds a reader's home timeline (a cache miss), so that
+        no tweet posted during the rebuild is skipped; calling it on other reads is harmless and cheap
+        (idempotent; a visit less than a minute after the last one recorded only updates memory).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -95,6 +116,11 @@ def add_ClassificationServiceServicer_to_server(servicer, server):
                     request_deserializer=chirp_dot_classification_dot_v1_dot_classification__service__pb2.BatchGetUserClassesRequest.FromString,
                     response_serializer=chirp_dot_classification_dot_v1_dot_classification__service__pb2.BatchGetUserClassesResponse.SerializeToString,
             ),
+            'RecordVisit': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordVisit,
+                    request_deserializer=chirp_dot_classification_dot_v1_dot_classification__service__pb2.RecordVisitRequest.FromString,
+                    response_serializer=chirp_dot_classification_dot_v1_dot_classification__service__pb2.RecordVisitResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'chirp.classification.v1.ClassificationService', rpc_method_handlers)
@@ -108,8 +134,10 @@ class ClassificationService:
     notification service. It publishes `chirp.classification.changed` (UserClassChanged).
 
     Internal only: no REST routes, and no caller is needed. Classes are derived from the `chirp.tweet.*`,
-    `chirp.engagement.*`, `chirp.presence.*` and `chirp.graph.*` events, so they trail the facts by seconds.
-    The service does not know which user ids exist: an id it has no record of is INACTIVE, never NOT_FOUND.
+    `chirp.engagement.*`, `chirp.presence.*` and `chirp.graph.*` events, so they trail the facts by seconds;
+    RecordVisit is the one fact told directly. The service does not know which user ids exist: an id it has
+    no record of is INACTIVE, never NOT_FOUND. Answers come from memory (the facts are kept in the service's
+    SQLite file and loaded at start), so a batch of thousands costs milliseconds.
 
     Errors carry `google.rpc.ErrorInfo` with domain `chirp.classification`. Every RPC returns INVALID_ARGUMENT
     with `google.rpc.BadRequest` field violations when a field breaks its validation rules.
@@ -159,6 +187,33 @@ class ClassificationService:
             '/chirp.classification.v1.ClassificationService/BatchGetUserClasses',
             chirp_dot_classification_dot_v1_dot_classification__service__pb2.BatchGetUserClassesRequest.SerializeToString,
             chirp_dot_classification_dot_v1_dot_classification__service__pb2.BatchGetUserClassesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordVisit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chirp.classification.v1.ClassificationService/RecordVisit',
+            chirp_dot_classification_dot_v1_dot_classification__service__pb2.RecordVisitRequest.SerializeToString,
+            chirp_dot_classification_dot_v1_dot_classification__service__pb2.RecordVisitResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -31,7 +31,9 @@ class PresenceServiceStub:
     (PresenceChanged).
 
     Clients send a heartbeat every 30 seconds while open; a user without a heartbeat for the presence TTL (60
-    seconds by default) is OFFLINE.
+    seconds by default, set by `CHIRP_PRESENCE_TTL`) is OFFLINE. Presence lives in Redis with that TTL, so it
+    survives a restart of the service; the time of each user's latest heartbeat (`last_seen_at`) is kept for
+    90 days (`CHIRP_PRESENCE_LAST_SEEN_RETENTION`).
 
     The caller is the user in the `x-chirp-user-id` metadata header, which the edge sets after verifying the
     access token. RPCs marked "requires authentication" return UNAUTHENTICATED without it.
@@ -68,7 +70,9 @@ class PresenceServiceServicer:
     (PresenceChanged).
 
     Clients send a heartbeat every 30 seconds while open; a user without a heartbeat for the presence TTL (60
-    seconds by default) is OFFLINE.
+    seconds by default, set by `CHIRP_PRESENCE_TTL`) is OFFLINE. Presence lives in Redis with that TTL, so it
+    survives a restart of the service; the time of each user's latest heartbeat (`last_seen_at`) is kept for
+    90 days (`CHIRP_PRESENCE_LAST_SEEN_RETENTION`).
 
     The caller is the user in the `x-chirp-user-id` metadata header, which the edge sets after verifying the
     access token. RPCs marked "requires authentication" return UNAUTHENTICATED without it.
@@ -79,8 +83,9 @@ class PresenceServiceServicer:
 
     def Heartbeat(self, request, context):
         """Records that a client of the caller is open, in the given state, for the next presence TTL, and returns
-        the caller's resulting presence: ONLINE, even for an IDLE heartbeat, while another client of the caller
-        is ONLINE. Requires authentication.
+        the caller's resulting presence: ONLINE, even for an IDLE heartbeat, while an ONLINE heartbeat of the
+        caller (from another client, or from this one before it went idle) is less than a TTL old. Requires
+        authentication.
 
         Publishes PresenceChanged when the caller's state changes.
         """
@@ -91,19 +96,24 @@ class PresenceServiceServicer:
     def GetPresence(self, request, context):
         """Returns a user's presence. Requires authentication.
 
-        Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username; PERMISSION_DENIED with reason
-        BLOCKED if the user blocks the caller or the caller blocks the user, and with reason PROTECTED_ACCOUNT if
-        the user's account is protected and the caller is neither the user nor an approved follower.
+        Who may see it follows the visibility rule of every read path, except that a block hides the user
+        entirely, as if there were no such user: presence is the most personal thing this API answers, and the
+        answer gives neither side of a block anything to probe.
+
+        Returns NOT_FOUND with reason USER_NOT_FOUND if no user has this username, and also (the same answer) if
+        the user blocks the caller or the caller blocks the user; PERMISSION_DENIED with reason ACCOUNT_PROTECTED
+        if the user's account is protected and the caller is neither the user nor an approved follower.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def BatchGetPresence(self, request, context):
-        """Internal (no REST route): returns the presence of many users at once, for the notification and
-        classification services. No caller is needed and no visibility rule is applied: callers must not show the
-        answer to users who may not see it. An id no heartbeat was ever recorded for, including an id of no user,
-        is OFFLINE without `last_seen_at`.
+        """Internal (no REST route): returns the presence of many users at once, for the notification service (live
+        delivery or later) and any other internal caller; one Redis round trip per call. No caller is needed and
+        no visibility rule is applied: callers must not show the answer to users who may not see it. An id no
+        heartbeat was recorded for (within the retention), including an id of no user, is OFFLINE without
+        `last_seen_at`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -140,7 +150,9 @@ class PresenceService:
     (PresenceChanged).
 
     Clients send a heartbeat every 30 seconds while open; a user without a heartbeat for the presence TTL (60
-    seconds by default) is OFFLINE.
+    seconds by default, set by `CHIRP_PRESENCE_TTL`) is OFFLINE. Presence lives in Redis with that TTL, so it
+    survives a restart of the service; the time of each user's latest heartbeat (`last_seen_at`) is kept for
+    90 days (`CHIRP_PRESENCE_LAST_SEEN_RETENTION`).
 
     The caller is the user in the `x-chirp-user-id` metadata header, which the edge sets after verifying the
     access token. RPCs marked "requires authentication" return UNAUTHENTICATED without it.

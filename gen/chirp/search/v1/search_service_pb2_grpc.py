@@ -35,7 +35,8 @@ class SearchServiceStub:
     Authentication is optional on every RPC. The caller is the user in the `x-chirp-user-id` metadata header,
     which the edge sets after verifying the access token; without it the caller is anonymous. An authenticated
     caller also gets their viewer state on each tweet and relationship to each user, and never sees tweets or
-    accounts of users they block, mute, or are blocked by.
+    accounts of users they block or are blocked by. Mutes do not hide anyone here: muting only quiets the
+    muter's home timeline and notifications.
 
     Errors carry `google.rpc.ErrorInfo` with domain `chirp.search`. Every RPC returns INVALID_ARGUMENT with
     `google.rpc.BadRequest` field violations when a field breaks its validation rules, INVALID_ARGUMENT with
@@ -76,7 +77,8 @@ class SearchServiceServicer:
     Authentication is optional on every RPC. The caller is the user in the `x-chirp-user-id` metadata header,
     which the edge sets after verifying the access token; without it the caller is anonymous. An authenticated
     caller also gets their viewer state on each tweet and relationship to each user, and never sees tweets or
-    accounts of users they block, mute, or are blocked by.
+    accounts of users they block or are blocked by. Mutes do not hide anyone here: muting only quiets the
+    muter's home timeline and notifications.
 
     Errors carry `google.rpc.ErrorInfo` with domain `chirp.search`. Every RPC returns INVALID_ARGUMENT with
     `google.rpc.BadRequest` field violations when a field breaks its validation rules, INVALID_ARGUMENT with
@@ -87,7 +89,8 @@ class SearchServiceServicer:
     def SearchTweets(self, request, context):
         """Searches tweets.
 
-        The query `q` is a list of terms separated by spaces; a tweet matches when it satisfies every term.
+        The query `q` is a list of terms separated by spaces (a `+` counts as a space, as in form-encoded query
+        strings); a tweet matches when it satisfies every term.
         Matching is case-insensitive.
 
         - `word`: the text contains the word.
@@ -104,8 +107,12 @@ class SearchServiceServicer:
         Original tweets, replies and quotes are results; retweets are not (the retweeted tweet is). Tweets the
         caller may not read (TweetService's rules: protected accounts they do not follow, blocks) are left out.
 
-        Returns INVALID_ARGUMENT with reason INVALID_QUERY if `q` has no term, has an unterminated quote, has an
-        operator without a value, has a date that is not a valid `YYYY-MM-DD` day, or has `since` after `until`.
+        Words and phrases without a letter or digit (`-`, `!!`) are ignored. With SEARCH_ORDER_TOP, paging ends
+        after the first 5,000 matches; newest first, it reaches every match.
+
+        Returns INVALID_ARGUMENT with reason INVALID_QUERY (naming the field `q`, with a message saying what is
+        wrong) if `q` has no term, has an unterminated quote, has an operator without a value, has a date that is
+        not a valid `YYYY-MM-DD` day, has `since` after `until`, or has more than 32 words and phrases.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -117,15 +124,19 @@ class SearchServiceServicer:
 
         A user matches when their username starts with `q`, or a word of their display name does
         (case-insensitive; a leading `@` in `q` is ignored). An exact username match comes first, then users with
-        more followers. Users who turned off the `discoverable` setting match only when `q` is exactly their
-        username.
+        more followers (follower counts in the index trail follows by a second or so). Users who turned off the
+        `discoverable` setting match only when `q` is exactly their username. Protected accounts are found like
+        any other (a profile is public). Paging ends after the first 5,000 matches.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SearchHashtags(self, request, context):
-        """Autocompletes hashtags: returns the hashtags that start with `q`, the most used first.
+        """Autocompletes hashtags: returns the hashtags that start with `q`, the most used first. Only tweets of
+        public accounts count, so a hashtag only protected accounts use is not offered. `q` is read up to its first
+        character a hashtag cannot hold (`#open-source` asks for `open`); when nothing is left, the answer is
+        empty. Paging ends after the first 5,000 matches.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -167,7 +178,8 @@ class SearchService:
     Authentication is optional on every RPC. The caller is the user in the `x-chirp-user-id` metadata header,
     which the edge sets after verifying the access token; without it the caller is anonymous. An authenticated
     caller also gets their viewer state on each tweet and relationship to each user, and never sees tweets or
-    accounts of users they block, mute, or are blocked by.
+    accounts of users they block or are blocked by. Mutes do not hide anyone here: muting only quiets the
+    muter's home timeline and notifications.
 
     Errors carry `google.rpc.ErrorInfo` with domain `chirp.search`. Every RPC returns INVALID_ARGUMENT with
     `google.rpc.BadRequest` field violations when a field breaks its validation rules, INVALID_ARGUMENT with

@@ -74,9 +74,14 @@ class TimelineServiceServicer:
     """
 
     def GetHomeTimeline(self, request, context):
-        """Returns a page of the caller's home timeline, newest first. Deleted tweets, tweets the caller may no
-        longer see, and tweets of users the caller blocks, mutes or is blocked by are left out, so a page may hold
-        fewer than `page_size` tweets while more remain. Requires authentication.
+        """Returns a page of the caller's home timeline, newest first: the caller's own tweets and retweets and
+        those of the accounts they follow. Deleted tweets, tweets the caller may no longer see, tweets of users
+        the caller blocks, mutes or is blocked by, retweets of tweets by users the caller mutes, and tweets of
+        accounts the caller no longer follows are left out, so a page may hold fewer than `page_size` tweets while
+        more remain. A tweet appears once: when it is in the timeline itself, retweets of it are left out, and of
+        several retweets of it by the accounts the caller follows only the oldest appears (its `author` is the
+        retweeter). Pages never skip or repeat an entry however many tweets arrive meanwhile: a page holds entries
+        strictly older than the previous page's last. Requires authentication.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

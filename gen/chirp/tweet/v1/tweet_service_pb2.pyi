@@ -123,3 +123,17 @@ class ListAuthorTweetIdsResponse(_message.Message):
     TWEET_IDS_FIELD_NUMBER: _ClassVar[int]
     tweet_ids: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, tweet_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ScanTweetsRequest(_message.Message):
+    __slots__ = ("after_id", "limit")
+    AFTER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    after_id: int
+    limit: int
+    def __init__(self, after_id: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ScanTweetsResponse(_message.Message):
+    __slots__ = ("tweets",)
+    TWEETS_FIELD_NUMBER: _ClassVar[int]
+    tweets: _containers.RepeatedCompositeFieldContainer[_tweet_pb2.Tweet]
+    def __init__(self, tweets: _Optional[_Iterable[_Union[_tweet_pb2.Tweet, _Mapping]]] = ...) -> None: ...

@@ -92,6 +92,11 @@ class TweetServiceStub:
                 request_serializer=chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ListAuthorTweetIdsRequest.SerializeToString,
                 response_deserializer=chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ListAuthorTweetIdsResponse.FromString,
                 _registered_method=True)
+        self.ScanTweets = channel.unary_unary(
+                '/chirp.tweet.v1.TweetService/ScanTweets',
+                request_serializer=chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ScanTweetsRequest.SerializeToString,
+                response_deserializer=chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ScanTweetsResponse.FromString,
+                _registered_method=True)
 
 
 class TweetServiceServicer:
@@ -221,6 +226,16 @@ class TweetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScanTweets(self, request, context):
+        """Internal (no REST route): every stored tweet, reply, quote and retweet row in ascending id order, a page at
+        a time, for rebuilding derived data such as the search index (`python -m services.search.backfill`). No
+        visibility filtering and no hydration: the caller is trusted, and each tweet is the stored row (see
+        ScanTweetsResponse). Deleted tweets are not stored, so they are not answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TweetServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -268,6 +283,11 @@ def add_TweetServiceServicer_to_server(servicer, server):
                     servicer.ListAuthorTweetIds,
                     request_deserializer=chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ListAuthorTweetIdsRequest.FromString,
                     response_serializer=chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ListAuthorTweetIdsResponse.SerializeToString,
+            ),
+            'ScanTweets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScanTweets,
+                    request_deserializer=chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ScanTweetsRequest.FromString,
+                    response_serializer=chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ScanTweetsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -525,6 +545,33 @@ class TweetService:
             '/chirp.tweet.v1.TweetService/ListAuthorTweetIds',
             chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ListAuthorTweetIdsRequest.SerializeToString,
             chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ListAuthorTweetIdsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScanTweets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chirp.tweet.v1.TweetService/ScanTweets',
+            chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ScanTweetsRequest.SerializeToString,
+            chirp_dot_tweet_dot_v1_dot_tweet__service__pb2.ScanTweetsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -75,6 +75,11 @@ class UserServiceStub:
                 request_serializer=chirp_dot_user_dot_v1_dot_user__service__pb2.BatchGetUsersRequest.SerializeToString,
                 response_deserializer=chirp_dot_user_dot_v1_dot_user__service__pb2.BatchGetUsersResponse.FromString,
                 _registered_method=True)
+        self.ScanUsers = channel.unary_unary(
+                '/chirp.user.v1.UserService/ScanUsers',
+                request_serializer=chirp_dot_user_dot_v1_dot_user__service__pb2.ScanUsersRequest.SerializeToString,
+                response_deserializer=chirp_dot_user_dot_v1_dot_user__service__pb2.ScanUsersResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -155,6 +160,15 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScanUsers(self, request, context):
+        """Internal (no REST route): every user in ascending id order, a page at a time, for rebuilding derived data
+        such as the search index (`python -m services.search.backfill`). The answer has neither `email` nor
+        `relationship`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -187,6 +201,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.BatchGetUsers,
                     request_deserializer=chirp_dot_user_dot_v1_dot_user__service__pb2.BatchGetUsersRequest.FromString,
                     response_serializer=chirp_dot_user_dot_v1_dot_user__service__pb2.BatchGetUsersResponse.SerializeToString,
+            ),
+            'ScanUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScanUsers,
+                    request_deserializer=chirp_dot_user_dot_v1_dot_user__service__pb2.ScanUsersRequest.FromString,
+                    response_serializer=chirp_dot_user_dot_v1_dot_user__service__pb2.ScanUsersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +380,33 @@ class UserService:
             '/chirp.user.v1.UserService/BatchGetUsers',
             chirp_dot_user_dot_v1_dot_user__service__pb2.BatchGetUsersRequest.SerializeToString,
             chirp_dot_user_dot_v1_dot_user__service__pb2.BatchGetUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScanUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chirp.user.v1.UserService/ScanUsers',
+            chirp_dot_user_dot_v1_dot_user__service__pb2.ScanUsersRequest.SerializeToString,
+            chirp_dot_user_dot_v1_dot_user__service__pb2.ScanUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,
