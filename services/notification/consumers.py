@@ -5,6 +5,7 @@
     chirp.graph.follow_requested         FOLLOW_REQUEST for the protected account asked
     chirp.tweet.created                  REPLY for the author replied to, QUOTE for the author quoted, MENTION for
                                          every other user mentioned (one notification per user per tweet)
+    chirp.dm.message_sent                DIRECT_MESSAGE for every recipient of the message
     chirp.graph.blocked / muted          what the blocked or muted user did leaves the notifications
     chirp.tweet.deleted                  the notifications about the tweet go
 
@@ -21,6 +22,7 @@ import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from chirp.dm.v1 import dm_events_pb2
 from chirp.engagement.v1 import engagement_events_pb2
 from chirp.graph.v1 import graph_events_pb2
 from chirp.tweet.v1 import tweet_events_pb2
@@ -58,6 +60,11 @@ class Intake:
     async def on_follow_requested(self, event: graph_events_pb2.FollowRequested, delivery: Delivery) -> None:
         await self._notify(
             event.actor_user_id, [event.target_user_id], Kind.FOLLOW_REQUEST, 0, event.occurred_at, delivery
+        )
+
+    async def on_message_sent(self, event: dm_events_pb2.MessageSent, delivery: Delivery) -> None:
+        await self._notify(
+            event.sender_id, event.recipient_ids, Kind.DIRECT_MESSAGE, 0, event.occurred_at, delivery
         )
 
     async def on_tweet_created(self, event: tweet_events_pb2.TweetCreated, delivery: Delivery) -> None:
@@ -142,9 +149,10 @@ _SUBSCRIPTIONS: tuple[tuple[str, Any, str], ...] = (
     ("chirp.graph.muted", graph_events_pb2.Muted, "on_muted"),
     ("chirp.tweet.created", tweet_events_pb2.TweetCreated, "on_tweet_created"),
     ("chirp.tweet.deleted", tweet_events_pb2.TweetDeleted, "on_tweet_deleted"),
+    ("chirp.dm.message_sent", dm_events_pb2.MessageSent, "on_message_sent"),
 )
 
-DOMAINS = ("engagement", "graph", "tweet")
+DOMAINS = ("engagement", "graph", "tweet", "dm")
 
 
 def consumers(

@@ -18,11 +18,12 @@ class Kind(IntEnum):
     MENTION = 5
     FOLLOW = 6
     FOLLOW_REQUEST = 7
+    DIRECT_MESSAGE = 8
 
 
 # The kinds that fold many actors into one notification ("Alice and 3 others liked your tweet"). Replies,
 # quotes and mentions each carry their own tweet, so each is its own notification.
-GROUPED = frozenset({Kind.LIKE, Kind.RETWEET, Kind.FOLLOW, Kind.FOLLOW_REQUEST})
+GROUPED = frozenset({Kind.LIKE, Kind.RETWEET, Kind.FOLLOW, Kind.FOLLOW_REQUEST, Kind.DIRECT_MESSAGE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ _VERBS = {
     Kind.MENTION: "mentioned you",
     Kind.FOLLOW: "followed you",
     Kind.FOLLOW_REQUEST: "requested to follow you",
+    Kind.DIRECT_MESSAGE: "sent you a message",
 }
 
 

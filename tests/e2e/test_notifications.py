@@ -105,6 +105,31 @@ async def test_a_like_produces_a_notification(api: httpx.AsyncClient) -> None:
     assert await _notifications(api, bob) == []
 
 
+async def test_a_direct_message_notifies_its_recipients_but_not_who_muted_the_sender(api: httpx.AsyncClient) -> None:
+    alice, bob, carol = [await register_and_login(api, p) for p in ("dma", "dmb", "dmc")]
+    await _graph(api, carol, alice, "mute")
+    group = await _ok(
+        await api.post(
+            "/v1/conversations",
+            headers=alice.headers,
+            json={"participant_usernames": [bob.username, carol.username]},
+        )
+    )
+    path = f"/v1/conversations/{group['id']}/messages"
+    for text in ("hello both", "and again"):
+        await _ok(await api.post(path, headers=alice.headers, json={"text": text}))
+    await _ok(await api.post(path, headers=bob.headers, json={"text": "hi"}))
+
+    def one_from(sender: Account) -> Any:
+        return lambda items: [[a["username"] for a in i["actors"]] for i in items] == [[sender.username]]
+
+    [item] = await _until(api, bob, one_from(alice))  # two messages, one notification
+    assert item["type"] == "NOTIFICATION_TYPE_DIRECT_MESSAGE"
+    assert item["summary"] == f"{_name(alice)} sent you a message"
+    await _until(api, alice, one_from(bob))
+    await _until(api, carol, one_from(bob))  # and nothing from alice, whom carol muted
+
+
 async def test_grouping_unread_count_and_mark_read(api: httpx.AsyncClient) -> None:
     alice = await register_and_login(api, "nga")
     fans = [await register_and_login(api, f"ng{n}") for n in range(3)]

@@ -23,6 +23,7 @@ class NotificationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTIFICATION_TYPE_MENTION: _ClassVar[NotificationType]
     NOTIFICATION_TYPE_FOLLOW: _ClassVar[NotificationType]
     NOTIFICATION_TYPE_FOLLOW_REQUEST: _ClassVar[NotificationType]
+    NOTIFICATION_TYPE_DIRECT_MESSAGE: _ClassVar[NotificationType]
 NOTIFICATION_TYPE_UNSPECIFIED: NotificationType
 NOTIFICATION_TYPE_LIKE: NotificationType
 NOTIFICATION_TYPE_RETWEET: NotificationType
@@ -31,6 +32,7 @@ NOTIFICATION_TYPE_QUOTE: NotificationType
 NOTIFICATION_TYPE_MENTION: NotificationType
 NOTIFICATION_TYPE_FOLLOW: NotificationType
 NOTIFICATION_TYPE_FOLLOW_REQUEST: NotificationType
+NOTIFICATION_TYPE_DIRECT_MESSAGE: NotificationType
 
 class Notification(_message.Message):
     __slots__ = ("id", "type", "actors", "actor_count", "tweet", "created_at", "updated_at", "read", "summary")
