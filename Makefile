@@ -4,7 +4,7 @@
 #   make test    lint the contracts, check gen/ for drift, run the test suite (real servers on free ports)
 #   make gen     regenerate gen/ from proto/ (Python stubs, type stubs, Envoy descriptor set)
 #   make lint    buf lint, ruff and mypy
-#   make bench   the load benchmark (bench/), not part of `make test`
+#   make bench   the load benchmark (bench/README.md), not part of `make test`; BENCH_ARGS="--scale full ..."
 #   make clean   remove the virtualenv and the local data directory
 
 PYTHON ?= python3
@@ -45,7 +45,7 @@ test: $(STAMP)
 	@$(PY) -m pytest
 
 bench: $(STAMP)
-	@$(PY) -m bench
+	@$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .chirp
+	rm -rf $(VENV) .chirp .chirp-bench

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 import numpy as np
 
-__all__ = ["Action", "EndpointStats", "Mix", "Result", "run_open_loop", "schedule"]
+__all__ = ["NO_ANSWER", "Action", "EndpointStats", "Mix", "Result", "run_open_loop", "schedule"]
 
 # An action sends one request with the session and returns the HTTP status.
 Action = Callable[[aiohttp.ClientSession], Awaitable[int]]
@@ -36,17 +37,36 @@ class Mix:
         return names[index], self.actions[index][2]
 
 
+# The status recorded for a request that got no HTTP answer (connection error or client timeout).
+NO_ANSWER = 599
+
+
 @dataclass
 class EndpointStats:
     latencies_ms: list[float] = field(default_factory=list)
-    errors: int = 0
+    # Failed requests by HTTP status (NO_ANSWER when there was none): 429 and 503 tell overload from bugs.
+    failures: Counter[int] = field(default_factory=Counter)
 
-    def summary(self, duration_s: float) -> dict[str, float]:
-        ok = np.array(self.latencies_ms) if self.latencies_ms else np.array([float("nan")])
+    @property
+    def errors(self) -> int:
+        return sum(self.failures.values())
+
+    def summary(self, elapsed_s: float) -> dict[str, object]:
+        """Achieved throughput is successful answers per second of the step, stragglers included."""
+        if not self.latencies_ms:
+            return {
+                "requests": self.errors,
+                "errors": self.errors,
+                "errors_by_status": {str(k): v for k, v in sorted(self.failures.items())},
+                "throughput_rps": 0.0,
+                **dict.fromkeys(("p50_ms", "p90_ms", "p99_ms", "max_ms")),
+            }
+        ok = np.array(self.latencies_ms)
         return {
             "requests": len(self.latencies_ms) + self.errors,
             "errors": self.errors,
-            "throughput_rps": len(self.latencies_ms) / duration_s,
+            "errors_by_status": {str(k): v for k, v in sorted(self.failures.items())},
+            "throughput_rps": len(self.latencies_ms) / elapsed_s,
             "p50_ms": float(np.percentile(ok, 50)),
             "p90_ms": float(np.percentile(ok, 90)),
             "p99_ms": float(np.percentile(ok, 99)),
@@ -58,6 +78,8 @@ class EndpointStats:
 class Result:
     offered_rps: float
     duration_s: float
+    # From the first due time to the last answer: at least duration_s, more when answers lag behind.
+    elapsed_s: float
     endpoints: dict[str, EndpointStats]
     # How far behind schedule the generator itself fell at worst: large values mean the client, not the
     # server, was the bottleneck, and the run should be read with that in mind.
@@ -67,8 +89,11 @@ class Result:
         return {
             "offered_rps": self.offered_rps,
             "duration_s": self.duration_s,
+            "elapsed_s": self.elapsed_s,
             "max_send_lag_ms": self.max_send_lag_ms,
-            "endpoints": {name: s.summary(self.duration_s) for name, s in sorted(self.endpoints.items())},
+            "endpoints": {
+                name: s.summary(max(self.elapsed_s, self.duration_s)) for name, s in sorted(self.endpoints.items())
+            },
         }
 
 
@@ -90,11 +115,11 @@ async def run_open_loop(
         try:
             status = await action(session)
         except (aiohttp.ClientError, TimeoutError):
-            status = 599
+            status = NO_ANSWER
         if 200 <= status < 300:
             stats[name].latencies_ms.append((time.perf_counter() - due) * 1000)
         else:
-            stats[name].errors += 1
+            stats[name].failures[status] += 1
 
     start = time.perf_counter()
     for offset in schedule(rate, duration_s):
@@ -110,4 +135,10 @@ async def run_open_loop(
         task.add_done_callback(in_flight.discard)
     if in_flight:
         await asyncio.wait(in_flight)
-    return Result(offered_rps=rate, duration_s=duration_s, endpoints=stats, max_send_lag_ms=max_lag * 1000)
+    return Result(
+        offered_rps=rate,
+        duration_s=duration_s,
+        elapsed_s=time.perf_counter() - start,
+        endpoints=stats,
+        max_send_lag_ms=max_lag * 1000,
+    )

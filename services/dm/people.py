@@ -10,20 +10,12 @@ from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
 from services.kit import errors
+from services.user.summary import summary_of
 
-__all__ = ["People", "summary_of"]
+__all__ = ["People"]
 
 _BATCH = 500  # the most ids BatchGetUsers and BatchGetRelationships take per call
 
-
-def summary_of(user: user_pb2.User) -> user_pb2.UserSummary:
-    return user_pb2.UserSummary(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        avatar_url=user.avatar_url,
-        protected=user.protected,
-    )
 
 
 class People:

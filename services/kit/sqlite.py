@@ -157,14 +157,16 @@ class Database:
             raise RuntimeError("transaction inside a transaction: use the open `tx` instead")
         async with self._write_lock:
             self._writer_task = me
-            await self._writer.execute("BEGIN IMMEDIATE")
             tx = Transaction(self._writer)
             try:
+                # Inside the try: a caller cancelled while BEGIN runs in aiosqlite's thread must still roll it
+                # back, or every later write on this connection fails with "transaction within a transaction".
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield tx
             except BaseException:
                 tx._conn = None
                 self._writer_task = None
-                await _rollback(self._writer)
+                await asyncio.shield(_rollback(self._writer))
                 raise
             tx._conn = None
             self._writer_task = None

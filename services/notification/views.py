@@ -21,6 +21,7 @@ from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 from services.kit.timestamps import to_timestamp
 from services.notification.model import Kind, Stored
 from services.notification.people import silenced
+from services.user.summary import summary_of
 
 __all__ = ["SHOWN_ACTORS", "Views", "summary"]
 
@@ -118,7 +119,7 @@ def _to_proto(
     notification = notification_pb2.Notification(
         id=item.id,
         type=int(item.kind),  # type: ignore[arg-type]  # the enum's numbers are Kind's
-        actors=[_summary_of(u) for u in shown],
+        actors=[summary_of(u) for u in shown],
         actor_count=count,
         created_at=to_timestamp(item.created_at),
         updated_at=to_timestamp(item.updated_at),
@@ -129,12 +130,3 @@ def _to_proto(
         notification.tweet.CopyFrom(tweet)
     return notification
 
-
-def _summary_of(user: user_pb2.User) -> user_pb2.UserSummary:
-    return user_pb2.UserSummary(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        avatar_url=user.avatar_url,
-        protected=user.protected,
-    )

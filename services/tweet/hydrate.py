@@ -28,6 +28,7 @@ from services.graph.visibility import can_see
 from services.kit.timestamps import to_timestamp
 from services.tweet.peers import Peers
 from services.tweet.store import Counters, StoredTweet, TweetStore
+from services.user.summary import summary_of
 
 __all__ = ["Hydrator", "Scene", "expanded_url"]
 
@@ -167,7 +168,7 @@ class Scene:
         )
         author = self.users.get(tweet.author_id)
         if author is not None:
-            message.author.CopyFrom(_summary(author))
+            message.author.CopyFrom(summary_of(author))
         return message
 
     def _content(self, tweet: StoredTweet, look: _Lookups, *, with_quote: bool) -> tweet_pb2.Tweet:
@@ -205,15 +206,6 @@ class _Lookups:
     engagement: dict[int, engagement_pb2.TweetEngagement]
     media: dict[int, media_pb2.Media]
 
-
-def _summary(user: user_pb2.User) -> user_pb2.UserSummary:
-    return user_pb2.UserSummary(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        avatar_url=user.avatar_url,
-        protected=user.protected,
-    )
 
 
 def _entities(stored: bytes) -> tweet_pb2.TweetEntities:

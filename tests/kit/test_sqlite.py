@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -154,3 +155,17 @@ async def test_nested_transaction_fails_instead_of_hanging(tmp_path: Path) -> No
     assert await db.fetch_all("SELECT * FROM counters") == []
     await db.execute("INSERT INTO counters (name, value) VALUES ('b', 1)")  # the lock was released
     await db.close()
+
+
+async def test_a_write_cancelled_while_it_begins_leaves_the_database_writable(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "cancel.db", ["CREATE TABLE t (x INTEGER)"])
+    try:
+        for _ in range(30):
+            task = asyncio.create_task(db.execute("INSERT INTO t VALUES (1)"))
+            await asyncio.sleep(0)  # the task is inside transaction(): waiting for the lock or on BEGIN
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        assert await db.execute("INSERT INTO t VALUES (2)") == 1
+    finally:
+        await db.close()

@@ -27,7 +27,7 @@ from chirp.classification.v1 import classification_pb2 as chirp_dot_classificati
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n4chirp/classification/v1/classification_service.proto\x12\x17\x63hirp.classification.v1\x1a\x1b\x62uf/validate/validate.proto\x1a,chirp/classification/v1/classification.proto\x1a\x1fgoogle/api/field_behavior.proto\"3\n\x13GetUserClassRequest\x12\x1c\n\x07user_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"[\n\x14GetUserClassResponse\x12\x43\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32+.chirp.classification.v1.UserClassification\".\n\x1a\x42\x61tchGetUserClassesRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"c\n\x1b\x42\x61tchGetUserClassesResponse\x12\x44\n\x0f\x63lassifications\x18\x01 \x03(\x0b\x32+.chirp.classification.v1.UserClassification\"2\n\x12RecordVisitRequest\x12\x1c\n\x07user_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"Z\n\x13RecordVisitResponse\x12\x43\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32+.chirp.classification.v1.UserClassification2\xf1\x02\n\x15\x43lassificationService\x12k\n\x0cGetUserClass\x12,.chirp.classification.v1.GetUserClassRequest\x1a-.chirp.classification.v1.GetUserClassResponse\x12\x80\x01\n\x13\x42\x61tchGetUserClasses\x12\x33.chirp.classification.v1.BatchGetUserClassesRequest\x1a\x34.chirp.classification.v1.BatchGetUserClassesResponse\x12h\n\x0bRecordVisit\x12+.chirp.classification.v1.RecordVisitRequest\x1a,.chirp.classification.v1.RecordVisitResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n4chirp/classification/v1/classification_service.proto\x12\x17\x63hirp.classification.v1\x1a\x1b\x62uf/validate/validate.proto\x1a,chirp/classification/v1/classification.proto\x1a\x1fgoogle/api/field_behavior.proto\"3\n\x13GetUserClassRequest\x12\x1c\n\x07user_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"[\n\x14GetUserClassResponse\x12\x43\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32+.chirp.classification.v1.UserClassification\"?\n\x1a\x42\x61tchGetUserClassesRequest\x12!\n\x08user_ids\x18\x01 \x03(\x03\x42\x0f\xbaH\x0c\x92\x01\t\x10\x88\'\"\x04\"\x02 \x00\"c\n\x1b\x42\x61tchGetUserClassesResponse\x12\x44\n\x0f\x63lassifications\x18\x01 \x03(\x0b\x32+.chirp.classification.v1.UserClassification\"2\n\x12RecordVisitRequest\x12\x1c\n\x07user_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"Z\n\x13RecordVisitResponse\x12\x43\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32+.chirp.classification.v1.UserClassification2\xf1\x02\n\x15\x43lassificationService\x12k\n\x0cGetUserClass\x12,.chirp.classification.v1.GetUserClassRequest\x1a-.chirp.classification.v1.GetUserClassResponse\x12\x80\x01\n\x13\x42\x61tchGetUserClasses\x12\x33.chirp.classification.v1.BatchGetUserClassesRequest\x1a\x34.chirp.classification.v1.BatchGetUserClassesResponse\x12h\n\x0bRecordVisit\x12+.chirp.classification.v1.RecordVisitRequest\x1a,.chirp.classification.v1.RecordVisitResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETUSERCLASSREQUEST'].fields_by_name['user_id']._loaded_options = None
   _globals['_GETUSERCLASSREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002\272H\004\"\002 \000'
+  _globals['_BATCHGETUSERCLASSESREQUEST'].fields_by_name['user_ids']._loaded_options = None
+  _globals['_BATCHGETUSERCLASSESREQUEST'].fields_by_name['user_ids']._serialized_options = b'\272H\014\222\001\t\020\210\'\"\004\"\002 \000'
   _globals['_RECORDVISITREQUEST'].fields_by_name['user_id']._loaded_options = None
   _globals['_RECORDVISITREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002\272H\004\"\002 \000'
   _globals['_GETUSERCLASSREQUEST']._serialized_start=189
@@ -43,13 +45,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETUSERCLASSRESPONSE']._serialized_start=242
   _globals['_GETUSERCLASSRESPONSE']._serialized_end=333
   _globals['_BATCHGETUSERCLASSESREQUEST']._serialized_start=335
-  _globals['_BATCHGETUSERCLASSESREQUEST']._serialized_end=381
-  _globals['_BATCHGETUSERCLASSESRESPONSE']._serialized_start=383
-  _globals['_BATCHGETUSERCLASSESRESPONSE']._serialized_end=482
-  _globals['_RECORDVISITREQUEST']._serialized_start=484
-  _globals['_RECORDVISITREQUEST']._serialized_end=534
-  _globals['_RECORDVISITRESPONSE']._serialized_start=536
-  _globals['_RECORDVISITRESPONSE']._serialized_end=626
-  _globals['_CLASSIFICATIONSERVICE']._serialized_start=629
-  _globals['_CLASSIFICATIONSERVICE']._serialized_end=998
+  _globals['_BATCHGETUSERCLASSESREQUEST']._serialized_end=398
+  _globals['_BATCHGETUSERCLASSESRESPONSE']._serialized_start=400
+  _globals['_BATCHGETUSERCLASSESRESPONSE']._serialized_end=499
+  _globals['_RECORDVISITREQUEST']._serialized_start=501
+  _globals['_RECORDVISITREQUEST']._serialized_end=551
+  _globals['_RECORDVISITRESPONSE']._serialized_start=553
+  _globals['_RECORDVISITRESPONSE']._serialized_end=643
+  _globals['_CLASSIFICATIONSERVICE']._serialized_start=646
+  _globals['_CLASSIFICATIONSERVICE']._serialized_end=1015
 # @@protoc_insertion_point(module_scope)

@@ -28,7 +28,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(chirp/presence/v1/presence_service.proto\x12\x11\x63hirp.presence.v1\x1a\x1b\x62uf/validate/validate.proto\x1a chirp/presence/v1/presence.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"S\n\x10HeartbeatRequest\x12?\n\x05state\x18\x01 \x01(\x0e\x32 .chirp.presence.v1.PresenceStateB\x0e\xe2\x41\x01\x02\xbaH\x07\x82\x01\x04\x18\x01\x18\x02\"G\n\x12GetPresenceRequest\x12\x31\n\x08username\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$\"+\n\x17\x42\x61tchGetPresenceRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\"J\n\x18\x42\x61tchGetPresenceResponse\x12.\n\tpresences\x18\x01 \x03(\x0b\x32\x1b.chirp.presence.v1.Presence2\xea\x02\n\x0fPresenceService\x12p\n\tHeartbeat\x12#.chirp.presence.v1.HeartbeatRequest\x1a\x1b.chirp.presence.v1.Presence\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/presence:heartbeat:\x01*\x12x\n\x0bGetPresence\x12%.chirp.presence.v1.GetPresenceRequest\x1a\x1b.chirp.presence.v1.Presence\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{username}/presence\x12k\n\x10\x42\x61tchGetPresence\x12*.chirp.presence.v1.BatchGetPresenceRequest\x1a+.chirp.presence.v1.BatchGetPresenceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(chirp/presence/v1/presence_service.proto\x12\x11\x63hirp.presence.v1\x1a\x1b\x62uf/validate/validate.proto\x1a chirp/presence/v1/presence.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"S\n\x10HeartbeatRequest\x12?\n\x05state\x18\x01 \x01(\x0e\x32 .chirp.presence.v1.PresenceStateB\x0e\xe2\x41\x01\x02\xbaH\x07\x82\x01\x04\x18\x01\x18\x02\"G\n\x12GetPresenceRequest\x12\x31\n\x08username\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$\"<\n\x17\x42\x61tchGetPresenceRequest\x12!\n\x08user_ids\x18\x01 \x03(\x03\x42\x0f\xbaH\x0c\x92\x01\t\x10\xe8\x07\"\x04\"\x02 \x00\"J\n\x18\x42\x61tchGetPresenceResponse\x12.\n\tpresences\x18\x01 \x03(\x0b\x32\x1b.chirp.presence.v1.Presence2\xea\x02\n\x0fPresenceService\x12p\n\tHeartbeat\x12#.chirp.presence.v1.HeartbeatRequest\x1a\x1b.chirp.presence.v1.Presence\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/presence:heartbeat:\x01*\x12x\n\x0bGetPresence\x12%.chirp.presence.v1.GetPresenceRequest\x1a\x1b.chirp.presence.v1.Presence\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/users/{username}/presence\x12k\n\x10\x42\x61tchGetPresence\x12*.chirp.presence.v1.BatchGetPresenceRequest\x1a+.chirp.presence.v1.BatchGetPresenceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HEARTBEATREQUEST'].fields_by_name['state']._serialized_options = b'\342A\001\002\272H\007\202\001\004\030\001\030\002'
   _globals['_GETPRESENCEREQUEST'].fields_by_name['username']._loaded_options = None
   _globals['_GETPRESENCEREQUEST'].fields_by_name['username']._serialized_options = b'\342A\001\002\272H\030r\0262\024^[A-Za-z0-9_]{1,15}$'
+  _globals['_BATCHGETPRESENCEREQUEST'].fields_by_name['user_ids']._loaded_options = None
+  _globals['_BATCHGETPRESENCEREQUEST'].fields_by_name['user_ids']._serialized_options = b'\272H\014\222\001\t\020\350\007\"\004\"\002 \000'
   _globals['_PRESENCESERVICE'].methods_by_name['Heartbeat']._loaded_options = None
   _globals['_PRESENCESERVICE'].methods_by_name['Heartbeat']._serialized_options = b'\202\323\344\223\002\033\"\026/v1/presence:heartbeat:\001*'
   _globals['_PRESENCESERVICE'].methods_by_name['GetPresence']._loaded_options = None
@@ -48,9 +50,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPRESENCEREQUEST']._serialized_start=274
   _globals['_GETPRESENCEREQUEST']._serialized_end=345
   _globals['_BATCHGETPRESENCEREQUEST']._serialized_start=347
-  _globals['_BATCHGETPRESENCEREQUEST']._serialized_end=390
-  _globals['_BATCHGETPRESENCERESPONSE']._serialized_start=392
-  _globals['_BATCHGETPRESENCERESPONSE']._serialized_end=466
-  _globals['_PRESENCESERVICE']._serialized_start=469
-  _globals['_PRESENCESERVICE']._serialized_end=831
+  _globals['_BATCHGETPRESENCEREQUEST']._serialized_end=407
+  _globals['_BATCHGETPRESENCERESPONSE']._serialized_start=409
+  _globals['_BATCHGETPRESENCERESPONSE']._serialized_end=483
+  _globals['_PRESENCESERVICE']._serialized_start=486
+  _globals['_PRESENCESERVICE']._serialized_end=848
 # @@protoc_insertion_point(module_scope)
