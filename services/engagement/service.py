@@ -6,12 +6,12 @@ from chirp.engagement.v1 import engagement_pb2, engagement_service_pb2, engageme
 from chirp.tweet.v1 import tweet_pb2
 
 from services.engagement.ledger import Ledger, TweetRef
-from services.engagement.locks import KeyedLocks
 from services.engagement.people import People
 from services.engagement.store import Engagement, EngagementStore, ListEntry
 from services.engagement.tweets import Tweets
 from services.kit import paging
 from services.kit.identity import current_user_id, require_user
+from services.kit.locks import KeyedLocks
 from services.kit.server import Context
 
 __all__ = ["EngagementService"]

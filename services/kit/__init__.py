@@ -60,6 +60,7 @@ Modules, one per concern. The names in `__all__` are re-exported here, imported 
     snowflake     Snowflake, timestamp_of, min_id_at
     clients       mesh_channel, stub
     telemetry     setup_tracing, start_metrics_server
+    locks         KeyedLocks (one asyncio lock per key, within a process)
     logs          setup_logging
     registry      the service registry (ports, protos, modules)
 """

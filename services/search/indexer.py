@@ -30,8 +30,8 @@ from chirp.user.v1 import user_events_pb2
 from google.protobuf.message import Message
 from prometheus_client import Histogram
 
-from services.engagement.locks import KeyedLocks
 from services.kit.events import Delivery, Events
+from services.kit.locks import KeyedLocks
 from services.search.documents import created_document, hashtags_of, message_document
 from services.search.hashtag_index import HashtagIndex
 from services.search.peers import BATCH, Peers

@@ -54,7 +54,8 @@ async def running(db: Database, events: Events) -> AsyncIterator[Classifier]:
     yield classifier
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    # Bounded: a NATS fetch can swallow one cancellation and go round again; the session loop outlives it.
+    await asyncio.wait(tasks, timeout=5)
 
 
 def _user() -> int:

@@ -1,4 +1,8 @@
-"""One asyncio lock per key, created on demand and dropped when nobody holds or awaits it."""
+"""One asyncio lock per key, created on demand and dropped when nobody holds or awaits it.
+
+For work that must not interleave per key inside one process (a retweet and its undo by one user, two refreshes
+of one search document); across processes it protects nothing, which each user of it documents.
+"""
 
 from __future__ import annotations
 

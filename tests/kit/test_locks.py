@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from services.engagement.locks import KeyedLocks
+from services.kit.locks import KeyedLocks
 
 
 async def test_holders_of_one_key_take_turns_and_other_keys_do_not_wait() -> None:
