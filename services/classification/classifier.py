@@ -145,6 +145,8 @@ class Classifier:
         self._waiting.append(job)
         async with self._lock:
             if not job.done.done():
+                # SQLite runs on this thread without yielding: let the calls already scheduled join first.
+                await asyncio.sleep(0)
                 jobs, self._waiting = self._waiting, []
                 try:
                     await self._commit(jobs)

@@ -34,7 +34,7 @@ def setup_logging(service: str, *, level: str = "INFO", fmt: Literal["json", "te
     root.addHandler(handler)
     root.setLevel(level)
     # Per-message chatter from client libraries would drown the service's own lines at INFO.
-    for noisy in ("nats", "aiosqlite", "grpc._cython"):
+    for noisy in ("nats", "grpc._cython"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

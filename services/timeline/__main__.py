@@ -30,7 +30,6 @@ async def setup(rt: Runtime[TimelineSettings]) -> None:
         rebuilder=Rebuilder(cache=cache, famous=famous, sources=sources),
         sources=sources,
         tweets=tweets,
-        graph=graph,
         visits=Visits(rt.stub(ClassificationServiceStub)),
     )
     timeline_service_pb2_grpc.add_TimelineServiceServicer_to_server(TimelineService(reader=reader), rt.server)

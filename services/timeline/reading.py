@@ -9,7 +9,8 @@ more remain (the contract says so) because of what is left out:
 - what the reader may not see now: hydration (TweetService.BatchGetTweets, as the reader) applies blocks and
   protected accounts and drops deleted tweets;
 - tweets of authors the reader no longer follows (an unfollow or block whose event the fan-out has not yet
-  applied) and tweets by or retweeted from accounts the reader mutes: one BatchGetRelationships per page;
+  applied) and tweets by or retweeted from accounts the reader mutes, by the relationships the hydration
+  answers with (the ones it decided visibility by: no second call to the graph);
 - the second appearance of a tweet: the cache already keeps one entry per tweet and its retweets, and pulled
   tweets are held to the same rule (the original if the timeline has it, else its oldest retweet).
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.tweet.v1 import tweet_pb2, tweet_service_pb2, tweet_service_pb2_grpc
 from chirp.user.v1 import user_pb2
 
@@ -44,6 +44,26 @@ def _content(tweet: tweet_pb2.Tweet) -> int:
     return tweet.retweeted_tweet.id if tweet.HasField("retweeted_tweet") else tweet.id
 
 
+def _allowed(reader_id: int, answer: tweet_service_pb2.BatchGetTweetsResponse) -> list[tweet_pb2.Tweet]:
+    """Leave out tweets of authors the reader does not follow (any more) or mutes, and retweets of muted."""
+    relationships = answer.author_relationships
+    none = user_pb2.Relationship()
+
+    def shown(tweet: tweet_pb2.Tweet) -> bool:
+        author = tweet.author.id
+        if author != reader_id:
+            relationship = relationships.get(author, none)
+            if not relationship.following or relationship.muting:
+                return False
+        if tweet.HasField("retweeted_tweet"):
+            original = tweet.retweeted_tweet.author.id
+            if original != reader_id and relationships.get(original, none).muting:
+                return False
+        return True
+
+    return [t for t in answer.tweets if shown(t)]
+
+
 class HomeReader:
     def __init__(
         self,
@@ -53,7 +73,6 @@ class HomeReader:
         rebuilder: Rebuilder,
         sources: Sources,
         tweets: tweet_service_pb2_grpc.TweetServiceStub,
-        graph: graph_service_pb2_grpc.GraphServiceStub,
         visits: Visits | None = None,
     ) -> None:
         self._visits = visits
@@ -62,7 +81,6 @@ class HomeReader:
         self._rebuilder = rebuilder
         self._sources = sources
         self._tweets = tweets
-        self._graph = graph
 
     async def page(self, reader_id: int, *, before: int | None, size: int) -> HomePage:
         """The page of `reader_id`'s home timeline older than `before`; runs as the reader."""
@@ -80,7 +98,7 @@ class HomeReader:
         if not ids:
             return HomePage([], token)
         answer = await self._tweets.BatchGetTweets(tweet_service_pb2.BatchGetTweetsRequest(tweet_ids=ids))
-        tweets = await self._allowed(reader_id, list(answer.tweets))
+        tweets = _allowed(reader_id, answer)
         tweets = await self._once(reader_id, tweets, pulled=pulled, famous=set(cached.famous))
         return HomePage(tweets, token)
 
@@ -97,32 +115,6 @@ class HomeReader:
             if still:  # lists not cached (evicted): ask the store; the fan-out refills them
                 ids.update(await self._sources.recent_ids(sorted(still), limit=size, before=before))
         return ids
-
-    async def _allowed(self, reader_id: int, tweets: list[tweet_pb2.Tweet]) -> list[tweet_pb2.Tweet]:
-        """Leave out tweets of authors the reader does not follow (any more) or mutes, and retweets of muted."""
-        people = {t.author.id for t in tweets} | {t.retweeted_tweet.author.id for t in tweets}
-        people -= {reader_id, 0}
-        if not people:
-            return tweets
-        answer = await self._graph.BatchGetRelationships(
-            graph_service_pb2.BatchGetRelationshipsRequest(source_user_id=reader_id, target_user_ids=sorted(people))
-        )
-        relationships = answer.relationships
-        none = user_pb2.Relationship()
-
-        def shown(tweet: tweet_pb2.Tweet) -> bool:
-            author = tweet.author.id
-            if author != reader_id:
-                relationship = relationships.get(author, none)
-                if not relationship.following or relationship.muting:
-                    return False
-            if tweet.HasField("retweeted_tweet"):
-                original = tweet.retweeted_tweet.author.id
-                if original != reader_id and relationships.get(original, none).muting:
-                    return False
-            return True
-
-        return [t for t in tweets if shown(t)]
 
     async def _once(
         self, reader_id: int, tweets: list[tweet_pb2.Tweet], *, pulled: set[int], famous: set[int]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chirp.tweet.v1 import tweet_pb2
+from chirp.user.v1 import user_pb2
 
 from services.graph.visibility import check_can_see
 from services.kit import errors, paging
@@ -18,7 +19,7 @@ from services.tweet.peers import Peers
 from services.tweet.store import StoredTweet, TweetStore
 from services.tweet.writing import Posted
 
-__all__ = ["MAX_DESCENDANTS", "Context", "Page", "Reader"]
+__all__ = ["MAX_DESCENDANTS", "Batch", "Context", "Page", "Reader"]
 
 MAX_DESCENDANTS = 100
 
@@ -28,6 +29,12 @@ class Context:
     tweet: tweet_pb2.Tweet
     ancestors: list[tweet_pb2.Tweet]
     descendants: list[tweet_pb2.Tweet]
+
+
+@dataclass(frozen=True)
+class Batch:
+    tweets: list[tweet_pb2.Tweet]
+    relationships: dict[int, user_pb2.Relationship]  # the reader's, with each author the tweets show
 
 
 @dataclass(frozen=True)
@@ -64,12 +71,21 @@ class Reader:
         return shown[0]
 
     async def batch(self, tweet_ids: Sequence[int], *, viewer_id: int | None) -> list[tweet_pb2.Tweet]:
+        return (await self.hydrated(tweet_ids, viewer_id=viewer_id)).tweets
+
+    async def hydrated(self, tweet_ids: Sequence[int], *, viewer_id: int | None) -> Batch:
+        """The tweets the reader may see, in order, with the reader's relationship with each author shown."""
         found = await self._store.get_many(tweet_ids)
         ordered = [found[i] for i in tweet_ids if i in found]
         if not ordered:
-            return []
+            return Batch([], {})
         scene = await self._hydrator.load(ordered, viewer_id=viewer_id)
-        return await scene.render(ordered)
+        tweets = await scene.render(ordered)
+        shown = {t.author.id for t in tweets}
+        shown |= {t.retweeted_tweet.author.id for t in tweets} | {t.quoted_tweet.author.id for t in tweets}
+        shown |= {t.retweeted_tweet.quoted_tweet.author.id for t in tweets}
+        relationships = {a: r for a, r in scene.relationships.items() if a in shown and a != viewer_id}
+        return Batch(tweets, relationships)
 
     async def user_tweets(self, username: str, *, viewer_id: int | None, page_size: int, page_token: str) -> Page:
         """Raises NotFound USER_NOT_FOUND, PermissionDenied ACCOUNT_PROTECTED or BLOCKED."""

@@ -60,8 +60,8 @@ class TweetService(tweet_service_pb2_grpc.TweetServiceServicer):
     async def BatchGetTweets(
         self, request: tweet_service_pb2.BatchGetTweetsRequest, context: Context
     ) -> tweet_service_pb2.BatchGetTweetsResponse:
-        tweets = await self._reader.batch(list(request.tweet_ids), viewer_id=current_user_id())
-        return tweet_service_pb2.BatchGetTweetsResponse(tweets=tweets)
+        batch = await self._reader.hydrated(list(request.tweet_ids), viewer_id=current_user_id())
+        return tweet_service_pb2.BatchGetTweetsResponse(tweets=batch.tweets, author_relationships=batch.relationships)
 
     async def CreateRetweet(
         self, request: tweet_service_pb2.CreateRetweetRequest, context: Context

@@ -222,11 +222,11 @@ async def test_engagements_of_a_batch_are_one_query(db: Database, store: Engagem
     for tweet_id in range(1, 501):
         await ledger.like(42, TweetRef(tweet_id, 7))
     statements: list[str] = []
-    await db._reader.set_trace_callback(statements.append)
+    db._reader.set_trace_callback(statements.append)
     try:
         found = await store.engagements(range(1, 501), viewer_id=42)
     finally:
-        await db._reader.set_trace_callback(None)
+        db._reader.set_trace_callback(None)
     assert len(found) == 500 and all(e.liked and e.like_count == 1 for e in found.values())
     assert len(statements) == 1
 

@@ -120,19 +120,19 @@ class World:
         me = request.source_user_id
         answer = graph_service_pb2.BatchGetRelationshipsResponse()
         for other in request.target_user_ids:
-            if other == me:
-                answer.relationships[other].CopyFrom(user_pb2.Relationship())
-                continue
-            answer.relationships[other].CopyFrom(
-                user_pb2.Relationship(
-                    following=(me, other) in self.follows,
-                    followed_by=(other, me) in self.follows,
-                    blocking=(me, other) in self.blocks,
-                    blocked_by=(other, me) in self.blocks,
-                    muting=(me, other) in self.mutes,
-                )
-            )
+            answer.relationships[other].CopyFrom(self._relationship(me, other))
         return answer
+
+    def _relationship(self, me: int, other: int) -> user_pb2.Relationship:
+        if other == me:
+            return user_pb2.Relationship()
+        return user_pb2.Relationship(
+            following=(me, other) in self.follows,
+            followed_by=(other, me) in self.follows,
+            blocking=(me, other) in self.blocks,
+            blocked_by=(other, me) in self.blocks,
+            muting=(me, other) in self.mutes,
+        )
 
     # --- TweetService ----------------------------------------------------------------------------------------
 
@@ -161,7 +161,12 @@ class World:
                     tweet_pb2.Tweet(id=original.id, author=user_pb2.UserSummary(id=original.author))
                 )
             shown.append(message)
-        return tweet_service_pb2.BatchGetTweetsResponse(tweets=shown)
+        answer = tweet_service_pb2.BatchGetTweetsResponse(tweets=shown)
+        if viewer is not None:
+            for author in {t.author.id for t in shown} | {t.retweeted_tweet.author.id for t in shown}:
+                if author not in (viewer, 0):
+                    answer.author_relationships[author].CopyFrom(self._relationship(viewer, author))
+        return answer
 
     def _sees(self, viewer: int | None, author: int) -> bool:
         return viewer is None or ((viewer, author) not in self.blocks and (author, viewer) not in self.blocks)
@@ -262,7 +267,6 @@ def timelines(redis: Redis, world: World, *, famous_followers: int = 3, capacity
             rebuilder=rebuilder,
             sources=sources,
             tweets=world,  # type: ignore[arg-type]
-            graph=world,  # type: ignore[arg-type]
             visits=Visits(world),  # type: ignore[arg-type]
         ),
         rebuilder=rebuilder,

@@ -83,6 +83,19 @@ async def test_a_retweet_of_a_hidden_tweet_is_left_out(d: Domain) -> None:
     assert await _refusal(d.reader.tweet(row, viewer_id=CAROL)) == NOT_FOUND
 
 
+async def test_a_batch_answers_the_readers_relationships_with_the_authors_it_shows(d: Domain) -> None:
+    original = await _post(d, ALICE, "alice's")
+    retweet = (await d.writer.retweet(BOB, original)).tweet.id
+    own = await _post(d, CAROL, "carol's own")
+    hidden = await _post(d, LOCKED, "not for carol")
+    d.peers.follows.add((CAROL, BOB))
+    batch = await d.reader.hydrated([retweet, own, hidden], viewer_id=CAROL)
+    assert [t.id for t in batch.tweets] == [retweet, own]
+    # The retweeter and the original's author; not the reader, not an author whose tweet was left out.
+    assert sorted(batch.relationships) == [ALICE, BOB]
+    assert batch.relationships[BOB].following and not batch.relationships[ALICE].following
+
+
 # -- hydration ------------------------------------------------------------------------------------------------
 
 

@@ -24,11 +24,12 @@ _sym_db = _symbol_database.Default()
 
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from chirp.tweet.v1 import tweet_pb2 as chirp_dot_tweet_dot_v1_dot_tweet__pb2
+from chirp.user.v1 import user_pb2 as chirp_dot_user_dot_v1_dot_user__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"chirp/tweet/v1/tweet_service.proto\x12\x0e\x63hirp.tweet.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x63hirp/tweet/v1/tweet.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\xb9\x01\n\x12\x43reateTweetRequest\x12\x1c\n\x04text\x18\x01 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01(\xa0\x1f\x12\"\n\x11reply_to_tweet_id\x18\x02 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12\x1f\n\x0equote_tweet_id\x18\x03 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12#\n\tmedia_ids\x18\x04 \x03(\x03\x42\x10\xbaH\r\x92\x01\n\x10\x04\x18\x01\"\x04\"\x02 \x00\x12\x1b\n\nrequest_id\x18\x05 \x01(\tB\x07\xbaH\x04r\x02\x18@\"0\n\x0fGetTweetRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"3\n\x12\x44\x65leteTweetRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"\x15\n\x13\x44\x65leteTweetResponse\"7\n\x16GetTweetContextRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"\x95\x01\n\x17GetTweetContextResponse\x12$\n\x05tweet\x18\x01 \x01(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12(\n\tancestors\x18\x02 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12*\n\x0b\x64\x65scendants\x18\x03 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\"\x86\x01\n\x15ListUserTweetsRequest\x12\x31\n\x08username\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$\x12\x1c\n\tpage_size\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12\x1c\n\npage_token\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\"X\n\x16ListUserTweetsResponse\x12%\n\x06tweets\x18\x01 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\";\n\x15\x42\x61tchGetTweetsRequest\x12\"\n\ttweet_ids\x18\x01 \x03(\x03\x42\x0f\xbaH\x0c\x92\x01\t\x10\xf4\x03\"\x04\"\x02 \x00\"?\n\x16\x42\x61tchGetTweetsResponse\x12%\n\x06tweets\x18\x01 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\"5\n\x14\x43reateRetweetRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"?\n\x15\x43reateRetweetResponse\x12&\n\x07retweet\x18\x01 \x01(\x0b\x32\x15.chirp.tweet.v1.Tweet\"5\n\x14\x44\x65leteRetweetRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"\x17\n\x15\x44\x65leteRetweetResponse\"t\n\x19ListAuthorTweetIdsRequest\x12#\n\nauthor_ids\x18\x01 \x03(\x03\x42\x0f\xbaH\x0c\x92\x01\t\x10\x88\'\"\x04\"\x02 \x00\x12\x17\n\x06max_id\x18\x02 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12\x19\n\x05limit\x18\x03 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\"/\n\x1aListAuthorTweetIdsResponse\x12\x11\n\ttweet_ids\x18\x01 \x03(\x03\"I\n\x11ScanTweetsRequest\x12\x19\n\x08\x61\x66ter_id\x18\x01 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12\x19\n\x05limit\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\";\n\x12ScanTweetsResponse\x12%\n\x06tweets\x18\x01 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet2\xbb\x08\n\x0cTweetService\x12_\n\x0b\x43reateTweet\x12\".chirp.tweet.v1.CreateTweetRequest\x1a\x15.chirp.tweet.v1.Tweet\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/tweets:\x01*\x12\x61\n\x08GetTweet\x12\x1f.chirp.tweet.v1.GetTweetRequest\x1a\x15.chirp.tweet.v1.Tweet\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/tweets/{tweet_id}\x12u\n\x0b\x44\x65leteTweet\x12\".chirp.tweet.v1.DeleteTweetRequest\x1a#.chirp.tweet.v1.DeleteTweetResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/tweets/{tweet_id}\x12\x89\x01\n\x0fGetTweetContext\x12&.chirp.tweet.v1.GetTweetContextRequest\x1a\'.chirp.tweet.v1.GetTweetContextResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/tweets/{tweet_id}/context\x12\x84\x01\n\x0eListUserTweets\x12%.chirp.tweet.v1.ListUserTweetsRequest\x1a&.chirp.tweet.v1.ListUserTweetsResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/users/{username}/tweets\x12_\n\x0e\x42\x61tchGetTweets\x12%.chirp.tweet.v1.BatchGetTweetsRequest\x1a&.chirp.tweet.v1.BatchGetTweetsResponse\x12\\\n\rCreateRetweet\x12$.chirp.tweet.v1.CreateRetweetRequest\x1a%.chirp.tweet.v1.CreateRetweetResponse\x12\\\n\rDeleteRetweet\x12$.chirp.tweet.v1.DeleteRetweetRequest\x1a%.chirp.tweet.v1.DeleteRetweetResponse\x12k\n\x12ListAuthorTweetIds\x12).chirp.tweet.v1.ListAuthorTweetIdsRequest\x1a*.chirp.tweet.v1.ListAuthorTweetIdsResponse\x12S\n\nScanTweets\x12!.chirp.tweet.v1.ScanTweetsRequest\x1a\".chirp.tweet.v1.ScanTweetsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"chirp/tweet/v1/tweet_service.proto\x12\x0e\x63hirp.tweet.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x63hirp/tweet/v1/tweet.proto\x1a\x18\x63hirp/user/v1/user.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\xb9\x01\n\x12\x43reateTweetRequest\x12\x1c\n\x04text\x18\x01 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01(\xa0\x1f\x12\"\n\x11reply_to_tweet_id\x18\x02 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12\x1f\n\x0equote_tweet_id\x18\x03 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12#\n\tmedia_ids\x18\x04 \x03(\x03\x42\x10\xbaH\r\x92\x01\n\x10\x04\x18\x01\"\x04\"\x02 \x00\x12\x1b\n\nrequest_id\x18\x05 \x01(\tB\x07\xbaH\x04r\x02\x18@\"0\n\x0fGetTweetRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"3\n\x12\x44\x65leteTweetRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"\x15\n\x13\x44\x65leteTweetResponse\"7\n\x16GetTweetContextRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"\x95\x01\n\x17GetTweetContextResponse\x12$\n\x05tweet\x18\x01 \x01(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12(\n\tancestors\x18\x02 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12*\n\x0b\x64\x65scendants\x18\x03 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\"\x86\x01\n\x15ListUserTweetsRequest\x12\x31\n\x08username\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xbaH\x18r\x16\x32\x14^[A-Za-z0-9_]{1,15}$\x12\x1c\n\tpage_size\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12\x1c\n\npage_token\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\"X\n\x16ListUserTweetsResponse\x12%\n\x06tweets\x18\x01 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\";\n\x15\x42\x61tchGetTweetsRequest\x12\"\n\ttweet_ids\x18\x01 \x03(\x03\x42\x0f\xbaH\x0c\x92\x01\t\x10\xf4\x03\"\x04\"\x02 \x00\"\xf7\x01\n\x16\x42\x61tchGetTweetsResponse\x12%\n\x06tweets\x18\x01 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet\x12]\n\x14\x61uthor_relationships\x18\x02 \x03(\x0b\x32?.chirp.tweet.v1.BatchGetTweetsResponse.AuthorRelationshipsEntry\x1aW\n\x18\x41uthorRelationshipsEntry\x12\x0b\n\x03key\x18\x01 \x01(\x03\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.chirp.user.v1.Relationship:\x02\x38\x01\"5\n\x14\x43reateRetweetRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"?\n\x15\x43reateRetweetResponse\x12&\n\x07retweet\x18\x01 \x01(\x0b\x32\x15.chirp.tweet.v1.Tweet\"5\n\x14\x44\x65leteRetweetRequest\x12\x1d\n\x08tweet_id\x18\x01 \x01(\x03\x42\x0b\xe2\x41\x01\x02\xbaH\x04\"\x02 \x00\"\x17\n\x15\x44\x65leteRetweetResponse\"t\n\x19ListAuthorTweetIdsRequest\x12#\n\nauthor_ids\x18\x01 \x03(\x03\x42\x0f\xbaH\x0c\x92\x01\t\x10\x88\'\"\x04\"\x02 \x00\x12\x17\n\x06max_id\x18\x02 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12\x19\n\x05limit\x18\x03 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\"/\n\x1aListAuthorTweetIdsResponse\x12\x11\n\ttweet_ids\x18\x01 \x03(\x03\"I\n\x11ScanTweetsRequest\x12\x19\n\x08\x61\x66ter_id\x18\x01 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12\x19\n\x05limit\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\";\n\x12ScanTweetsResponse\x12%\n\x06tweets\x18\x01 \x03(\x0b\x32\x15.chirp.tweet.v1.Tweet2\xbb\x08\n\x0cTweetService\x12_\n\x0b\x43reateTweet\x12\".chirp.tweet.v1.CreateTweetRequest\x1a\x15.chirp.tweet.v1.Tweet\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/tweets:\x01*\x12\x61\n\x08GetTweet\x12\x1f.chirp.tweet.v1.GetTweetRequest\x1a\x15.chirp.tweet.v1.Tweet\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/tweets/{tweet_id}\x12u\n\x0b\x44\x65leteTweet\x12\".chirp.tweet.v1.DeleteTweetRequest\x1a#.chirp.tweet.v1.DeleteTweetResponse\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/tweets/{tweet_id}\x12\x89\x01\n\x0fGetTweetContext\x12&.chirp.tweet.v1.GetTweetContextRequest\x1a\'.chirp.tweet.v1.GetTweetContextResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/tweets/{tweet_id}/context\x12\x84\x01\n\x0eListUserTweets\x12%.chirp.tweet.v1.ListUserTweetsRequest\x1a&.chirp.tweet.v1.ListUserTweetsResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/users/{username}/tweets\x12_\n\x0e\x42\x61tchGetTweets\x12%.chirp.tweet.v1.BatchGetTweetsRequest\x1a&.chirp.tweet.v1.BatchGetTweetsResponse\x12\\\n\rCreateRetweet\x12$.chirp.tweet.v1.CreateRetweetRequest\x1a%.chirp.tweet.v1.CreateRetweetResponse\x12\\\n\rDeleteRetweet\x12$.chirp.tweet.v1.DeleteRetweetRequest\x1a%.chirp.tweet.v1.DeleteRetweetResponse\x12k\n\x12ListAuthorTweetIds\x12).chirp.tweet.v1.ListAuthorTweetIdsRequest\x1a*.chirp.tweet.v1.ListAuthorTweetIdsResponse\x12S\n\nScanTweets\x12!.chirp.tweet.v1.ScanTweetsRequest\x1a\".chirp.tweet.v1.ScanTweetsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -59,6 +60,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTUSERTWEETSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\005r\003\030\200\004'
   _globals['_BATCHGETTWEETSREQUEST'].fields_by_name['tweet_ids']._loaded_options = None
   _globals['_BATCHGETTWEETSREQUEST'].fields_by_name['tweet_ids']._serialized_options = b'\272H\014\222\001\t\020\364\003\"\004\"\002 \000'
+  _globals['_BATCHGETTWEETSRESPONSE_AUTHORRELATIONSHIPSENTRY']._loaded_options = None
+  _globals['_BATCHGETTWEETSRESPONSE_AUTHORRELATIONSHIPSENTRY']._serialized_options = b'8\001'
   _globals['_CREATERETWEETREQUEST'].fields_by_name['tweet_id']._loaded_options = None
   _globals['_CREATERETWEETREQUEST'].fields_by_name['tweet_id']._serialized_options = b'\342A\001\002\272H\004\"\002 \000'
   _globals['_DELETERETWEETREQUEST'].fields_by_name['tweet_id']._loaded_options = None
@@ -83,42 +86,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TWEETSERVICE'].methods_by_name['GetTweetContext']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/tweets/{tweet_id}/context'
   _globals['_TWEETSERVICE'].methods_by_name['ListUserTweets']._loaded_options = None
   _globals['_TWEETSERVICE'].methods_by_name['ListUserTweets']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/users/{username}/tweets'
-  _globals['_CREATETWEETREQUEST']._serialized_start=175
-  _globals['_CREATETWEETREQUEST']._serialized_end=360
-  _globals['_GETTWEETREQUEST']._serialized_start=362
-  _globals['_GETTWEETREQUEST']._serialized_end=410
-  _globals['_DELETETWEETREQUEST']._serialized_start=412
-  _globals['_DELETETWEETREQUEST']._serialized_end=463
-  _globals['_DELETETWEETRESPONSE']._serialized_start=465
-  _globals['_DELETETWEETRESPONSE']._serialized_end=486
-  _globals['_GETTWEETCONTEXTREQUEST']._serialized_start=488
-  _globals['_GETTWEETCONTEXTREQUEST']._serialized_end=543
-  _globals['_GETTWEETCONTEXTRESPONSE']._serialized_start=546
-  _globals['_GETTWEETCONTEXTRESPONSE']._serialized_end=695
-  _globals['_LISTUSERTWEETSREQUEST']._serialized_start=698
-  _globals['_LISTUSERTWEETSREQUEST']._serialized_end=832
-  _globals['_LISTUSERTWEETSRESPONSE']._serialized_start=834
-  _globals['_LISTUSERTWEETSRESPONSE']._serialized_end=922
-  _globals['_BATCHGETTWEETSREQUEST']._serialized_start=924
-  _globals['_BATCHGETTWEETSREQUEST']._serialized_end=983
-  _globals['_BATCHGETTWEETSRESPONSE']._serialized_start=985
-  _globals['_BATCHGETTWEETSRESPONSE']._serialized_end=1048
-  _globals['_CREATERETWEETREQUEST']._serialized_start=1050
-  _globals['_CREATERETWEETREQUEST']._serialized_end=1103
-  _globals['_CREATERETWEETRESPONSE']._serialized_start=1105
-  _globals['_CREATERETWEETRESPONSE']._serialized_end=1168
-  _globals['_DELETERETWEETREQUEST']._serialized_start=1170
-  _globals['_DELETERETWEETREQUEST']._serialized_end=1223
-  _globals['_DELETERETWEETRESPONSE']._serialized_start=1225
-  _globals['_DELETERETWEETRESPONSE']._serialized_end=1248
-  _globals['_LISTAUTHORTWEETIDSREQUEST']._serialized_start=1250
-  _globals['_LISTAUTHORTWEETIDSREQUEST']._serialized_end=1366
-  _globals['_LISTAUTHORTWEETIDSRESPONSE']._serialized_start=1368
-  _globals['_LISTAUTHORTWEETIDSRESPONSE']._serialized_end=1415
-  _globals['_SCANTWEETSREQUEST']._serialized_start=1417
-  _globals['_SCANTWEETSREQUEST']._serialized_end=1490
-  _globals['_SCANTWEETSRESPONSE']._serialized_start=1492
-  _globals['_SCANTWEETSRESPONSE']._serialized_end=1551
-  _globals['_TWEETSERVICE']._serialized_start=1554
-  _globals['_TWEETSERVICE']._serialized_end=2637
+  _globals['_CREATETWEETREQUEST']._serialized_start=201
+  _globals['_CREATETWEETREQUEST']._serialized_end=386
+  _globals['_GETTWEETREQUEST']._serialized_start=388
+  _globals['_GETTWEETREQUEST']._serialized_end=436
+  _globals['_DELETETWEETREQUEST']._serialized_start=438
+  _globals['_DELETETWEETREQUEST']._serialized_end=489
+  _globals['_DELETETWEETRESPONSE']._serialized_start=491
+  _globals['_DELETETWEETRESPONSE']._serialized_end=512
+  _globals['_GETTWEETCONTEXTREQUEST']._serialized_start=514
+  _globals['_GETTWEETCONTEXTREQUEST']._serialized_end=569
+  _globals['_GETTWEETCONTEXTRESPONSE']._serialized_start=572
+  _globals['_GETTWEETCONTEXTRESPONSE']._serialized_end=721
+  _globals['_LISTUSERTWEETSREQUEST']._serialized_start=724
+  _globals['_LISTUSERTWEETSREQUEST']._serialized_end=858
+  _globals['_LISTUSERTWEETSRESPONSE']._serialized_start=860
+  _globals['_LISTUSERTWEETSRESPONSE']._serialized_end=948
+  _globals['_BATCHGETTWEETSREQUEST']._serialized_start=950
+  _globals['_BATCHGETTWEETSREQUEST']._serialized_end=1009
+  _globals['_BATCHGETTWEETSRESPONSE']._serialized_start=1012
+  _globals['_BATCHGETTWEETSRESPONSE']._serialized_end=1259
+  _globals['_BATCHGETTWEETSRESPONSE_AUTHORRELATIONSHIPSENTRY']._serialized_start=1172
+  _globals['_BATCHGETTWEETSRESPONSE_AUTHORRELATIONSHIPSENTRY']._serialized_end=1259
+  _globals['_CREATERETWEETREQUEST']._serialized_start=1261
+  _globals['_CREATERETWEETREQUEST']._serialized_end=1314
+  _globals['_CREATERETWEETRESPONSE']._serialized_start=1316
+  _globals['_CREATERETWEETRESPONSE']._serialized_end=1379
+  _globals['_DELETERETWEETREQUEST']._serialized_start=1381
+  _globals['_DELETERETWEETREQUEST']._serialized_end=1434
+  _globals['_DELETERETWEETRESPONSE']._serialized_start=1436
+  _globals['_DELETERETWEETRESPONSE']._serialized_end=1459
+  _globals['_LISTAUTHORTWEETIDSREQUEST']._serialized_start=1461
+  _globals['_LISTAUTHORTWEETIDSREQUEST']._serialized_end=1577
+  _globals['_LISTAUTHORTWEETIDSRESPONSE']._serialized_start=1579
+  _globals['_LISTAUTHORTWEETIDSRESPONSE']._serialized_end=1626
+  _globals['_SCANTWEETSREQUEST']._serialized_start=1628
+  _globals['_SCANTWEETSREQUEST']._serialized_end=1701
+  _globals['_SCANTWEETSRESPONSE']._serialized_start=1703
+  _globals['_SCANTWEETSRESPONSE']._serialized_end=1762
+  _globals['_TWEETSERVICE']._serialized_start=1765
+  _globals['_TWEETSERVICE']._serialized_end=2848
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 from buf.validate import validate_pb2 as _validate_pb2
 from chirp.tweet.v1 import tweet_pb2 as _tweet_pb2
+from chirp.user.v1 import user_pb2 as _user_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf.internal import containers as _containers
@@ -81,10 +82,19 @@ class BatchGetTweetsRequest(_message.Message):
     def __init__(self, tweet_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class BatchGetTweetsResponse(_message.Message):
-    __slots__ = ("tweets",)
+    __slots__ = ("tweets", "author_relationships")
+    class AuthorRelationshipsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: _user_pb2.Relationship
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[_Union[_user_pb2.Relationship, _Mapping]] = ...) -> None: ...
     TWEETS_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_RELATIONSHIPS_FIELD_NUMBER: _ClassVar[int]
     tweets: _containers.RepeatedCompositeFieldContainer[_tweet_pb2.Tweet]
-    def __init__(self, tweets: _Optional[_Iterable[_Union[_tweet_pb2.Tweet, _Mapping]]] = ...) -> None: ...
+    author_relationships: _containers.MessageMap[int, _user_pb2.Relationship]
+    def __init__(self, tweets: _Optional[_Iterable[_Union[_tweet_pb2.Tweet, _Mapping]]] = ..., author_relationships: _Optional[_Mapping[int, _user_pb2.Relationship]] = ...) -> None: ...
 
 class CreateRetweetRequest(_message.Message):
     __slots__ = ("tweet_id",)
