@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from services.kit.errors import Unauthenticated
 
@@ -33,6 +33,15 @@ def require_user() -> int:
     if user_id is None:
         raise Unauthenticated("AUTHENTICATION_REQUIRED", "this call needs a signed-in user")
     return user_id
+
+
+def enter(user_id: int | None) -> Token[int | None]:
+    """Make `user_id` the current caller until `leave(token)`; for the server interceptor, else `acting_as`."""
+    return _user_id.set(user_id)
+
+
+def leave(token: Token[int | None]) -> None:
+    _user_id.reset(token)
 
 
 @contextmanager
