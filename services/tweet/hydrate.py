@@ -2,12 +2,14 @@
 
 A page is hydrated in two steps, each a handful of batched calls however many tweets it holds:
 
-1. `Hydrator.load` reads the rows a page embeds (the originals of retweets, the tweets quoted) and, for every
-   author on the page, the user (BatchGetUsers) and the reader's relationship (one BatchGetRelationships).
-   The resulting `Scene` answers who the reader may see, by `services.graph.visibility.can_see`.
-2. `Scene.render` reads, for the tweets that will be shown, the reply and quote counters (one query), likes,
-   retweets and the reader's own engagement (one BatchGetEngagement) and media (one BatchGetMedia, only when
-   a tweet has media), and builds the messages.
+1. `Hydrator.load` reads the rows a page embeds (the originals of retweets, the tweets quoted) and, at once,
+   for every author on the page the user (BatchGetUsers) and the reader's relationship (one
+   BatchGetRelationships), and for every row likes, retweets and the reader's own engagement (one
+   BatchGetEngagement). The resulting `Scene` answers who the reader may see, by
+   `services.graph.visibility.can_see`. Engagement is read with the rest, not after visibility is known, so a
+   page waits for one round of calls instead of two; what it reads of tweets left out is dropped.
+2. `Scene.render` reads, for the tweets that will be shown, the reply and quote counters (one query) and
+   media (one BatchGetMedia, only when a tweet has media), and builds the messages.
 
 A retweet is shown only when the reader may see both the retweeter and the original's author, and the
 original still exists; a quoted tweet is embedded only when the reader may see it.
@@ -65,15 +67,24 @@ class Hydrator:
         relationships = dict(known_relationships or {})
         missing_users = [a for a in authors if a not in users]
         missing_relationships = [a for a in authors if a not in relationships and a != viewer_id]
-        found_users, found_relationships = await asyncio.gather(
+        found_users, found_relationships, engagement = await asyncio.gather(
             self._peers.users(missing_users) if missing_users else _nothing_users(),
             self._peers.relationships(viewer_id, missing_relationships)
             if viewer_id is not None and missing_relationships
             else _nothing_relationships(),
+            self._peers.engagement(rows) if rows else _nothing_engagement(),
         )
         users.update(found_users)
         relationships.update(found_relationships)
-        return Scene(self._store, self._peers, viewer_id=viewer_id, rows=rows, users=users, relationships=relationships)
+        return Scene(
+            self._store,
+            self._peers,
+            viewer_id=viewer_id,
+            rows=rows,
+            users=users,
+            relationships=relationships,
+            engagement=engagement,
+        )
 
 
 async def _nothing_users() -> dict[int, user_pb2.User]:
@@ -81,6 +92,10 @@ async def _nothing_users() -> dict[int, user_pb2.User]:
 
 
 async def _nothing_relationships() -> dict[int, user_pb2.Relationship]:
+    return {}
+
+
+async def _nothing_engagement() -> dict[int, engagement_pb2.TweetEngagement]:
     return {}
 
 
@@ -96,6 +111,7 @@ class Scene:
         rows: dict[int, StoredTweet],
         users: dict[int, user_pb2.User],
         relationships: dict[int, user_pb2.Relationship],
+        engagement: dict[int, engagement_pb2.TweetEngagement],
     ) -> None:
         self._store = store
         self._peers = peers
@@ -103,6 +119,7 @@ class Scene:
         self.rows = rows
         self.users = users
         self.relationships = relationships
+        self._engagement = engagement  # of every row, read with the users: see the module docstring
 
     def relationship(self, user_id: int) -> user_pb2.Relationship | None:
         return self.relationships.get(user_id)
@@ -145,12 +162,11 @@ class Scene:
             if quoted is not None:
                 content[quoted.id] = quoted
         media_ids = [m for t in content.values() for m in t.media_ids]
-        counters, engagement, media = await asyncio.gather(
+        counters, media = await asyncio.gather(
             self._store.counters(content),
-            self._peers.engagement(content),
             self._peers.media(media_ids) if media_ids else _nothing_media(),
         )
-        look = _Lookups(counters=counters, engagement=engagement, media=media)
+        look = _Lookups(counters=counters, engagement=self._engagement, media=media)
         return [self._message(t, look) for t in shown]
 
     def _message(self, tweet: StoredTweet, look: _Lookups) -> tweet_pb2.Tweet:
