@@ -58,7 +58,9 @@ async def _own_stack(config: Config) -> AsyncIterator[Stack]:
         free_ports=True,
         rate_limit_per_second=0,  # the benchmark measures the system, not the limiter
         log_level="WARNING",
-        startup_timeout=180.0,
+        # Typesense replays the writes it had queued when it was stopped before it answers healthy: after a
+        # full-scale seeding that took over three minutes here.
+        startup_timeout=900.0,
         service_env=env,
     )
     async with Stack(settings) as stack:

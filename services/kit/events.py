@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -217,13 +217,17 @@ class Events:
         *,
         durable: str,
         concurrency: int = 1,
+        order_by: Callable[[M], Hashable] | None = None,
         max_deliver: int = 5,
         ack_wait: float = 30.0,
         backoff: Sequence[float] = DEFAULT_BACKOFF,
     ) -> None:
         """Handle the events on `subject` (wildcards allowed) with the durable consumer `durable` until stopped.
 
-        Up to `concurrency` events are handled at once (1 keeps the stream's order). A handler running longer
+        Up to `concurrency` events are handled at once (1 keeps the stream's order). With `order_by`, events
+        with the same key (`order_by(event)`, e.g. the user they are about) are handled one after another in
+        stream order, and only events with different keys at once: the stream's order per key, the speed of
+        `concurrency` across keys. A handler running longer
         than `ack_wait` seconds is kept alive with progress acks. After a failure, delivery n is retried after
         `backoff[n-1]` seconds (the last value repeats); the `max_deliver`-th failure terminates the event.
         Returns once `stop()` or `close()` is called and the handlers in flight finished; cancelling the
@@ -249,6 +253,10 @@ class Events:
         async def handle(msg: Msg) -> None:
             await self._handle(msg, message_type, handler, durable, max_deliver, ack_wait, backoff)
 
+        async def handle_in_order(msgs: list[Msg]) -> None:
+            for msg in msgs:
+                await handle(msg)
+
         task = asyncio.current_task()
         if task is not None:
             self._loops.add(task)
@@ -268,7 +276,7 @@ class Events:
                     log.warning("fetching %s for %s failed (%s); retrying", subject, durable, exc)
                     await asyncio.wait({stopping}, timeout=1.0)
                     continue
-                await asyncio.gather(*(handle(m) for m in msgs))
+                await asyncio.gather(*(handle_in_order(same) for same in _by_key(msgs, message_type, order_by)))
         finally:
             stopping.cancel()
             if fetch is not None and not fetch.done():
@@ -373,6 +381,20 @@ class Events:
         except (nats.errors.Error, OSError) as exc:
             log.warning("nats: drain failed (%s); closing", exc)
             await self.nc.close()
+
+
+def _by_key(msgs: list[Msg], message_type: type[M], order_by: Callable[[M], Hashable] | None) -> list[list[Msg]]:
+    """A fetched batch as groups to handle one after another, in order: one per key, or one per event."""
+    if order_by is None:
+        return [[msg] for msg in msgs]
+    groups: dict[Hashable, list[Msg]] = {}
+    for msg in msgs:
+        try:
+            key: Hashable = order_by(message_type.FromString(msg.data))
+        except DecodeError:
+            key = object()  # a group of its own: handling terminates it
+        groups.setdefault(key, []).append(msg)
+    return list(groups.values())
 
 
 @contextlib.asynccontextmanager

@@ -13,9 +13,9 @@ Statements run on the event loop's own thread. A service's statements are indexe
 handing each to a worker thread (as aiosqlite does) cost ~250 µs of CPU per statement in thread hand-offs,
 twenty times the query itself, and was the largest single cost of a timeline read. What could stall the loop
 is kept off it: commits do not fsync (below), and checkpoints — the one step that does — run in a worker
-thread on their own connection, once a second when something was written (automatic checkpoints, which
-would run inside a commit, are off). The methods stay coroutines so a store can move to a server database
-(Cassandra) without its callers changing.
+thread on their own connection, once a second or every thousand commits, whichever comes first (automatic
+checkpoints, which would run inside a commit, are off). The methods stay coroutines so a store can move to a
+server database (Cassandra) without its callers changing.
 
 Durability: WAL with synchronous=NORMAL loses no committed transaction when the *process* crashes (the WAL
 is in the OS page cache and is replayed on open); only an OS crash or power cut can drop the last commits.
@@ -119,6 +119,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._writer_task: asyncio.Task[Any] | None = None
         self._commits = 0  # since the last checkpoint
+        self._checkpoint_due = asyncio.Event()  # set after _CHECKPOINT_COMMITS commits
         self._checkpointer = asyncio.create_task(self._checkpoint_every(_CHECKPOINT_INTERVAL_S))
 
     @classmethod
@@ -137,6 +138,7 @@ class Database:
             writer.executescript(_KIT_SCHEMA)
             writer.execute("DELETE FROM kit_processed WHERE at < ?", (time.time() - _PROCESSED_RETENTION_S,))
             writer.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run off the loop, see the docstring
+            writer.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
             reader = _connect(path, busy_timeout)
         except BaseException:
             writer.close()
@@ -185,6 +187,8 @@ class Database:
                 _rollback(self._writer)
                 raise
             self._commits += 1
+            if self._commits >= _CHECKPOINT_COMMITS:
+                self._checkpoint_due.set()
         for callback in tx._after_commit:
             try:
                 callback()
@@ -210,13 +214,19 @@ class Database:
         checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             while True:
-                await asyncio.sleep(interval)
-                if self._commits:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._checkpoint_due.wait(), interval)
+                self._checkpoint_due.clear()
+                if not self._commits:
+                    continue
+                # Under the write lock: a checkpoint racing a steady stream of commits never copies the last
+                # frame, and SQLite starts the WAL over only once one has, so the file grew without bound
+                # (2 GB in 8 s of small writes). Writers wait (asynchronously) for the few milliseconds it
+                # takes; readers do not.
+                async with self._write_lock:
                     self._commits = 0
                     try:
-                        # PASSIVE: never waits for, nor blocks, the writer and readers; what it cannot copy
-                        # now (pages a reader still needs) is copied next time.
-                        await asyncio.to_thread(checkpointer.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                        await asyncio.to_thread(_checkpoint, checkpointer)
                     except sqlite3.Error as exc:
                         log.warning("checkpoint of %s failed (retried in %.0f s): %s", self.path.name, interval, exc)
                         self._commits += 1
@@ -225,6 +235,13 @@ class Database:
 
 
 _CHECKPOINT_INTERVAL_S = 1.0
+_CHECKPOINT_COMMITS = 1000  # or sooner: a few MB of WAL
+_WAL_SIZE_LIMIT = 64 << 20  # what a restarted WAL is cut back to
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    # PASSIVE: does not wait for readers; pages a reader still needs are copied next time.
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
