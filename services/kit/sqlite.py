@@ -169,9 +169,9 @@ class Database:
             # Waiting for the lock this task holds would hang forever: fail loudly instead.
             raise RuntimeError("transaction inside a transaction: use the open `tx` instead")
         async with self._write_lock:
-            self._writer_task = me
             tx = Transaction(self._writer)
-            self._writer.execute("BEGIN IMMEDIATE")
+            self._writer.execute("BEGIN IMMEDIATE")  # if this fails (busy), nothing was begun
+            self._writer_task = me
             try:
                 yield tx
             except BaseException:

@@ -186,3 +186,18 @@ async def test_the_wal_stays_small_under_a_steady_stream_of_commits(tmp_path: Pa
         assert row is not None and row[0] == 20_000
     finally:
         await db.close()
+
+
+async def test_a_begin_that_times_out_leaves_the_task_free_to_write_again(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    db = await Database.open(path, MIGRATIONS, busy_timeout=0.1)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await db.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+        other.execute("ROLLBACK")
+        assert await db.execute("INSERT INTO counters (name, value) VALUES ('a', 1)") == 1
+    finally:
+        other.close()
+        await db.close()
