@@ -91,6 +91,8 @@ end
 return 1
 """
 
+_CONSISTENT_TRIES = 3  # reads of a window while tweets keep arriving between its two round trips
+
 # Scripts and pipelines are sent in chunks, so one huge window never blocks Redis for long.
 _CHUNK = 500
 
@@ -139,12 +141,31 @@ class TrendWindows:
     # -- the window --------------------------------------------------------------------------------------
 
     async def window(self, bucket: int) -> list[TagWindow]:
-        """Every tag used in the window ending with `bucket`: its tweets and its authors' latest uses."""
+        """Every tag used in the window ending with `bucket`: its tweets and its authors' latest uses.
+
+        The counts and the author sets are read in separate round trips, so a tweet counted between them
+        would show in one and not the other (four authors of three tweets). The counts are read again
+        after the authors, and the window read anew if they moved; after a few tries the last read stands
+        (the next recomputation catches up).
+        """
         buckets = [bucket - ago for ago in range(self._params.window_buckets)]
+        counts = await self._counts(buckets)
+        for _ in range(_CONSISTENT_TRIES):
+            windows = await self._windows(bucket, counts)
+            again = await self._counts(buckets)
+            if again == counts:
+                break
+            counts = again
+        return windows
+
+    async def _counts(self, buckets: Sequence[int]) -> list[dict[bytes, bytes]]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for b in buckets:
                 pipe.hgetall(self._key("b", b))
             counts: list[dict[bytes, bytes]] = await pipe.execute()
+        return counts
+
+    async def _windows(self, bucket: int, counts: list[dict[bytes, bytes]]) -> list[TagWindow]:
         tweets: dict[str, int] = {}
         seen_in: dict[str, list[int]] = {}  # tag -> buckets ago it was used, newest first
         for ago, bucket_counts in enumerate(counts):

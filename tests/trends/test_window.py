@@ -211,3 +211,22 @@ def _request(limit: int = 0) -> trends_service_pb2.ListTrendsRequest:
 
 def _snowflake_at(seconds: float) -> int:
     return min_id_at(datetime.fromtimestamp(seconds, UTC))
+
+
+async def test_a_tweet_counted_between_the_two_reads_of_a_window_is_seen_whole(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    windows = TrendWindows(redis, PARAMS, prefix=prefix)
+    for author in (1, 2, 3):
+        await windows.add(use(author, "race"), now=T0)
+    read_windows = windows._windows
+    arrived: list[bool] = []
+
+    async def with_a_tweet_arriving(bucket: int, counts: Any) -> Any:
+        if not arrived:  # between the first read of the counts and the read of the author sets
+            arrived.append(True)
+            await windows.add(use(4, "race"), now=T0)
+        return await read_windows(bucket, counts)
+
+    monkeypatch.setattr(windows, "_windows", with_a_tweet_arriving)
+    assert await counts(windows) == {"race": (4, 4)}
