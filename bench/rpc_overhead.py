@@ -36,7 +36,7 @@ class _Ping(timeline_service_pb2_grpc.TimelineServiceServicer):
         return timeline_service_pb2.PingResponse()
 
 
-async def _serve(mode: str, port: int) -> None:
+async def _serve(mode: str) -> None:
     if mode == "bare":
         server = grpc.aio.server()
     else:
@@ -46,9 +46,9 @@ async def _serve(mode: str, port: int) -> None:
         setup_tracing("bench")  # as a service process has it
         server = grpc.aio.server(interceptors=server_interceptors("bench"))
     timeline_service_pb2_grpc.add_TimelineServiceServicer_to_server(_Ping(), server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    port = server.add_insecure_port("127.0.0.1:0")  # any free port: told to the parent on stdout
     await server.start()
-    print("ready", flush=True)
+    print(f"ready {port}", flush=True)
     await server.wait_for_termination()
 
 
@@ -69,16 +69,18 @@ async def _drive(port: int, calls: int, concurrency: int) -> None:
 
 def _measure(mode: str, calls: int, concurrency: int) -> tuple[float, float]:
     """(server CPU µs per call, calls per second) for one server mode."""
-    port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.rpc_overhead", "--serve", mode, "--port", str(port)],
+        [sys.executable, "-m", "bench.rpc_overhead", "--serve", mode],
         cwd=_REPO,
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready", "server did not start"
+        assert server.stdout is not None
+        ready, _, port_text = server.stdout.readline().strip().partition(" ")
+        assert ready == "ready", "server did not start"
+        port = int(port_text)
         asyncio.run(_drive(port, min(calls, 500), concurrency))  # warm-up: connections, caches
         before = cpu_seconds({mode: server.pid})[mode]
         start = time.perf_counter()
@@ -91,23 +93,14 @@ def _measure(mode: str, calls: int, concurrency: int) -> tuple[float, float]:
     return used / calls * 1e6, calls / elapsed
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.rpc_overhead", description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--serve", choices=_MODES, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        uvloop.run(_serve(args.serve, args.port))  # as services run
+        uvloop.run(_serve(args.serve))  # as services run
         return
     print(f"{args.calls} no-op unary calls, {args.concurrency} at a time, {os.cpu_count()} cores")
     results = {mode: _measure(mode, args.calls, args.concurrency) for mode in _MODES}

@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.kit import identity
 
-__all__ = ["mesh_channel", "outgoing_metadata", "stub"]
+__all__ = ["mesh_channel", "stub"]
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ def stub(channel: grpc.aio.Channel, stub_class: Callable[[Any], T]) -> T:
     return stub_class(_PropagatingChannel(channel))
 
 
-def outgoing_metadata(metadata: Metadata | None = None) -> list[tuple[str, str | bytes]]:
+def _outgoing_metadata(metadata: Metadata | None = None) -> list[tuple[str, str | bytes]]:
     """`metadata` plus the current caller's `x-chirp-user-id` (unless set explicitly) and the trace context."""
     out = list(metadata or ())
     user_id = identity.current_user_id()
@@ -65,7 +65,7 @@ def outgoing_metadata(metadata: Metadata | None = None) -> list[tuple[str, str |
 
 
 class _PropagatingChannel:
-    """What a generated stub needs of a channel, handing out callables that add `outgoing_metadata`."""
+    """What a generated stub needs of a channel, handing out callables that add `_outgoing_metadata`."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._channel = channel
@@ -98,7 +98,7 @@ class _TracedUnary:
         span = _tracer.start_span(self._method, kind=SpanKind.CLIENT, attributes=self._attributes)
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
-            return await self._inner(request, metadata=outgoing_metadata(metadata), **kwargs)
+            return await self._inner(request, metadata=_outgoing_metadata(metadata), **kwargs)
         except grpc.aio.AioRpcError as exc:
             if span.is_recording():
                 span.set_attribute("rpc.grpc.status_code", exc.code().value[0])
@@ -118,4 +118,4 @@ class _Propagating:
         self._inner = inner
 
     def __call__(self, *args: Any, metadata: Metadata | None = None, **kwargs: Any) -> Any:
-        return self._inner(*args, metadata=outgoing_metadata(metadata), **kwargs)
+        return self._inner(*args, metadata=_outgoing_metadata(metadata), **kwargs)

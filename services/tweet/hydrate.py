@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chirp.engagement.v1 import engagement_pb2
 from chirp.media.v1 import media_pb2
@@ -68,11 +69,11 @@ class Hydrator:
         missing_users = [a for a in authors if a not in users]
         missing_relationships = [a for a in authors if a not in relationships and a != viewer_id]
         found_users, found_relationships, engagement = await asyncio.gather(
-            self._peers.users(missing_users) if missing_users else _nothing_users(),
+            self._peers.users(missing_users) if missing_users else _nothing(),
             self._peers.relationships(viewer_id, missing_relationships)
             if viewer_id is not None and missing_relationships
-            else _nothing_relationships(),
-            self._peers.engagement(rows) if rows else _nothing_engagement(),
+            else _nothing(),
+            self._peers.engagement(rows) if rows else _nothing(),
         )
         users.update(found_users)
         relationships.update(found_relationships)
@@ -87,15 +88,8 @@ class Hydrator:
         )
 
 
-async def _nothing_users() -> dict[int, user_pb2.User]:
-    return {}
-
-
-async def _nothing_relationships() -> dict[int, user_pb2.Relationship]:
-    return {}
-
-
-async def _nothing_engagement() -> dict[int, engagement_pb2.TweetEngagement]:
+async def _nothing() -> dict[int, Any]:
+    """What a lookup with nothing to look up answers, awaited beside the real ones."""
     return {}
 
 
@@ -164,7 +158,7 @@ class Scene:
         media_ids = [m for t in content.values() for m in t.media_ids]
         counters, media = await asyncio.gather(
             self._store.counters(content),
-            self._peers.media(media_ids) if media_ids else _nothing_media(),
+            self._peers.media(media_ids) if media_ids else _nothing(),
         )
         look = _Lookups(counters=counters, engagement=self._engagement, media=media)
         return [self._message(t, look) for t in shown]
@@ -212,16 +206,11 @@ class Scene:
         return message
 
 
-async def _nothing_media() -> dict[int, media_pb2.Media]:
-    return {}
-
-
 @dataclass(frozen=True)
 class _Lookups:
     counters: dict[int, Counters]
     engagement: dict[int, engagement_pb2.TweetEngagement]
     media: dict[int, media_pb2.Media]
-
 
 
 def _entities(stored: bytes) -> tweet_pb2.TweetEntities:
