@@ -10,7 +10,7 @@ The edge's request path, in filter order:
     header_mutation   drop any client-supplied x-chirp-user-id (only jwt_authn may set it)
     rbac              refuse raw gRPC (content-type application/grpc*): internal RPCs are not public
     jwt_authn         verify the bearer token; copy its `sub` into x-chirp-user-id
-    local_ratelimit   one token bucket for the listener; 429 with x-ratelimit-* headers
+    local_ratelimit   one token bucket for the listener; 429 with x-ratelimit-* and retry-after headers
     grpc_json_transcoder  REST/JSON <-> gRPC, gRPC errors -> JSON google.rpc.Status with the HTTP status
     router            /chirp.<domain>.v1.<Service>/ -> cluster <name>; anything else -> 404
 
@@ -432,6 +432,10 @@ def _rate_limit_filter(options: EdgeOptions) -> Config:
             "filter_enabled": {**enabled, "runtime_key": "edge_rate_limit.enabled"},
             "filter_enforced": {**enabled, "runtime_key": "edge_rate_limit.enforced"},
             "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
+            # The bucket refills every second, so that is when a refused client may try again (RFC 9110 10.2.3).
+            "response_headers_to_add": [
+                {"header": {"key": "retry-after", "value": "1"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            ],
         },
     }
 
@@ -452,6 +456,9 @@ def _transcoder_filter(services: Sequence[str], options: EdgeOptions) -> Config:
             },
             "convert_grpc_status": True,
             "ignore_unknown_query_parameters": True,
+            # A query string is form-encoded by browsers and most HTTP clients: `q=open+source` means "open source"
+            # (a literal plus is `%2B`).
+            "query_param_unescape_plus": True,
             "case_insensitive_enum_parsing": True,
             # An unmapped path is answered 404 here, not passed on as if it were gRPC.
             "request_validation_options": {"reject_unknown_method": True},

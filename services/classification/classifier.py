@@ -37,6 +37,7 @@ from services.classification.rules import (
 )
 from services.classification.schedule import Schedule
 from services.classification.store import ClassificationStore, Record
+from services.kit.batching import Batched
 from services.kit.idempotency import first_time
 from services.kit.outbox import Outbox
 from services.kit.sqlite import Transaction
@@ -62,7 +63,6 @@ class _Job:
     changes: Mapping[int, FactsChange]
     at: float
     once: str | None
-    done: asyncio.Future[None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ class Classifier:
         self._records: dict[int, Record] = {}
         self._schedule = Schedule()
         self._lock = asyncio.Lock()  # one transaction at a time; memory changes only under it
-        self._waiting: list[_Job] = []
+        self._batches = Batched(self._commit, lock=self._lock)
 
     async def load(self) -> None:
         """Read every record into memory and plan the time-made changes (those missed while down are due now)."""
@@ -141,23 +141,7 @@ class Classifier:
         Calls that arrive while a transaction runs are committed together in the next one (group commit), so
         a consumer handling many events at once pays one SQLite commit per batch, not per event.
         """
-        job = _Job(changes, at, once, asyncio.get_running_loop().create_future())
-        self._waiting.append(job)
-        async with self._lock:
-            if not job.done.done():
-                # SQLite runs on this thread without yielding: let the calls already scheduled join first.
-                await asyncio.sleep(0)
-                jobs, self._waiting = self._waiting, []
-                try:
-                    await self._commit(jobs)
-                except BaseException as exc:
-                    for j in jobs:
-                        if not j.done.done():
-                            j.done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-                    raise
-                for j in jobs:
-                    j.done.set_result(None)
-        await job.done
+        await self._batches.submit(_Job(changes, at, once))
 
     async def _commit(self, jobs: Sequence[_Job]) -> None:
         now = self._clock()

@@ -9,8 +9,10 @@ state, or tombstoned; counts are set, never incremented.
 - The same two subjects again, under their own consumers: a reply or quote changes the reply or quote count
   of the tweet it answers, which is refreshed (TOP ranks by engagement).
 - `chirp.engagement.liked` / `unliked` / `retweeted` / `unretweeted`: refresh the tweet's counts.
-- `chirp.user.created` / `.updated`: refresh the profile; when the protected setting changed, mark the user's
-  tweets and recount their hashtags.
+- `chirp.user.created` / `.updated`: refresh the profile, many users per round trip (a burst of sign-ups is
+  one user lookup and one import per batch, not per user); after an update, also mark the user's tweets with
+  their protected setting and recount the hashtags that changed. A new account has no indexed tweets to mark:
+  tweets are indexed with the protected setting their own event carries.
 - `chirp.graph.followed` / `unfollowed`: refresh the followed user's follower count, which ranks people
   search — a moment later, see FollowerCounts.
 """
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +33,7 @@ from chirp.user.v1 import user_events_pb2
 from google.protobuf.message import Message
 from prometheus_client import Histogram
 
+from services.kit.batching import Batched
 from services.kit.events import Delivery, Events
 from services.kit.locks import KeyedLocks
 from services.search.documents import created_document, hashtags_of, message_document
@@ -67,6 +71,8 @@ class Indexer:
         # A refresh reads the owner's current state, then writes it. Two refreshes of one document interleaved
         # could write the older read last; one at a time per document, the last write is the latest state.
         self._refreshing = KeyedLocks()
+        # Profile refreshes run one batch at a time, so two refreshes of one profile never interleave either.
+        self._profiles: Batched[_ProfileChange] = Batched(self._refresh_profiles)
 
     async def on_tweet_created(self, event: tweet_events_pb2.TweetCreated, delivery: Delivery) -> None:
         if event.retweeted_tweet_id:
@@ -108,14 +114,21 @@ class Indexer:
     async def on_user_changed(
         self, event: user_events_pb2.UserCreated | user_events_pb2.UserUpdated, delivery: Delivery
     ) -> None:
-        async with self._refreshing.hold(("user", event.user.id)):
-            users = await self._peers.users([event.user.id])
-            if not users:
-                return
-            user = users[0]
-            await self._users.put([user])
-            changed = await self._tweets.set_author_protected(user.id, user.protected)
-        await self._hashtags.recount(changed)
+        updated = isinstance(event, user_events_pb2.UserUpdated)
+        await self._profiles.submit(_ProfileChange(event.user.id, mark_tweets=updated))
+
+    async def _refresh_profiles(self, changes: Sequence[_ProfileChange]) -> None:
+        """Rewrite the profiles from the user service's current state, and mark tweets where asked."""
+        users = await self._peers.users(list(dict.fromkeys(c.user_id for c in changes)))
+        if not users:
+            return
+        await self._users.put(users)
+        marked = {c.user_id for c in changes if c.mark_tweets}
+        recount: set[str] = set()
+        for user in users:
+            if user.id in marked:
+                recount |= await self._tweets.set_author_protected(user.id, user.protected)
+        await self._hashtags.recount(recount)
 
     async def refresh_tweet(self, tweet_id: int, author_id: int) -> None:
         """Rewrite the tweet's document from the tweet service's current view (counts included)."""
@@ -124,6 +137,12 @@ class Indexer:
             if tweet is None or tweet.HasField("retweeted_tweet"):
                 return  # deleted (its tombstone stays), or a retweet row, which is never indexed
             await self._tweets.put([message_document(tweet, author_protected=tweet.author.protected)])
+
+
+@dataclass(frozen=True, slots=True)
+class _ProfileChange:
+    user_id: int
+    mark_tweets: bool
 
 
 class FollowerCounts:
@@ -189,8 +208,9 @@ def consumers(
         ("chirp.engagement.unliked", engagement.TweetUnliked, indexer.on_engagement, 8, ""),
         ("chirp.engagement.retweeted", engagement.TweetRetweeted, indexer.on_engagement, 8, ""),
         ("chirp.engagement.unretweeted", engagement.TweetUnretweeted, indexer.on_engagement, 8, ""),
-        ("chirp.user.created", user.UserCreated, indexer.on_user_changed, 8, ""),
-        ("chirp.user.updated", user.UserUpdated, indexer.on_user_changed, 8, ""),
+        # Many at once: each fetch of user events becomes one batched refresh (see Indexer.on_user_changed).
+        ("chirp.user.created", user.UserCreated, indexer.on_user_changed, 100, ""),
+        ("chirp.user.updated", user.UserUpdated, indexer.on_user_changed, 100, ""),
         ("chirp.graph.followed", graph.Followed, followers.on_follow_changed, 16, ""),
         ("chirp.graph.unfollowed", graph.Unfollowed, followers.on_follow_changed, 16, ""),
     ]

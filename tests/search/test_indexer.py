@@ -21,6 +21,7 @@ from services.search.hashtag_index import HashtagMatch
 from services.search.indexer import FollowerCounts, Indexer, consumers
 from services.search.peers import Peers
 from services.search.tweet_index import TweetFilter
+from services.search.user_index import UserHit
 from tests.search.conftest import Indexes
 
 DELIVERY = Delivery(subject="test", msg_id="m", num_delivered=1, stream_sequence=1, published_at=datetime.now(UTC))
@@ -33,6 +34,7 @@ class FakePeers:
         self.tweets: dict[int, tweet_pb2.Tweet] = {}
         self.profiles: dict[int, user_pb2.User] = {}
         self.asked_as: list[tuple[int, int]] = []
+        self.user_lookups: list[list[int]] = []
 
     async def tweet_as_author(self, tweet_id: int, author_id: int) -> tweet_pb2.Tweet | None:
         self.asked_as.append((tweet_id, author_id))
@@ -40,6 +42,7 @@ class FakePeers:
         return tweet if tweet is not None and tweet.author.id == author_id else None
 
     async def users(self, user_ids: list[int]) -> list[user_pb2.User]:
+        self.user_lookups.append(list(user_ids))
         return [self.profiles[i] for i in user_ids if i in self.profiles]
 
 
@@ -180,6 +183,19 @@ async def test_profile_changes_and_protection_reach_users_and_tweets(
     hits, _ = await indexes.users.prefix("explorer", page=1, per_page=5)
     assert hits == []  # not discoverable any more: the profile was read from the owner, not the event
     assert await indexes.users.exact("dora") is not None
+
+
+async def test_a_burst_of_sign_ups_is_one_lookup_and_one_import(
+    indexes: Indexes, indexer: Indexer, fake: FakePeers
+) -> None:
+    ids = range(50, 80)
+    for n in ids:
+        fake.profiles[n] = user_pb2.User(id=n, username=f"burst{n}", display_name="Burst", discoverable=True)
+    # As a consumer handles one fetch of events: all at once, one of them twice (a redelivery).
+    events = [user_events_pb2.UserCreated(user=user_pb2.User(id=n)) for n in (*ids, 50)]
+    await asyncio.gather(*(indexer.on_user_changed(e, DELIVERY) for e in events))
+    assert fake.user_lookups == [list(ids)]
+    assert [await indexes.users.exact(f"burst{n}") for n in ids] == [UserHit(n) for n in ids]
 
 
 async def test_follower_counts_settle_then_refresh_in_one_batch(indexes: Indexes, fake: FakePeers) -> None:

@@ -105,5 +105,6 @@ def test_fingerprint_ignores_case_and_operator_order_only() -> None:
 
 
 def test_a_plus_separates_terms_like_a_space() -> None:
-    # Form-encoded query strings write spaces as `+`, and the gateway may pass them on as they are.
+    # Form-encoded query strings write spaces as `+`. The edge decodes them (query_param_unescape_plus); a gRPC
+    # caller passing one on undecoded is read the same way (Typesense drops a `+` inside a word anyway).
     assert parse('"open+source"+rocks+from:alice') == parse('"open source" rocks from:alice')

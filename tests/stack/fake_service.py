@@ -77,6 +77,7 @@ def _handlers(data_dir: Path) -> grpc.GenericRpcHandler:
         "PostTweet": whoami,
         "GetMe": whoami,
         "GetTweet": get_tweet,
+        "Search": echo,
     }
     methods: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
         name: grpc.unary_unary_rpc_method_handler(fn) for name, fn in unary.items()

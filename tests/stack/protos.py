@@ -32,6 +32,7 @@ service {service} {{
   rpc PostTweet(Echo) returns (Echo) {{ option (google.api.http) = {{post: "/v1/tweets" body: "*"}}; }}
   rpc GetMe(Empty) returns (Echo) {{ option (google.api.http) = {{get: "/v1/me"}}; }}
   rpc GetTweet(GetTweetRequest) returns (Echo) {{ option (google.api.http) = {{get: "/v1/tweets/{{tweet_id}}"}}; }}
+  rpc Search(Echo) returns (Echo) {{ option (google.api.http) = {{get: "/v1/search/tweets"}}; }}
   rpc StreamNotifications(Empty) returns (stream Echo) {{
     option (google.api.http) = {{get: "/v1/notifications:stream"}};
   }}

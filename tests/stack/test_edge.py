@@ -161,6 +161,13 @@ async def test_raw_grpc_from_outside_is_refused(edge: Stack) -> None:
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+async def test_query_strings_are_form_decoded(client: httpx.AsyncClient) -> None:
+    # Browsers and most clients write a space in a query string as `+`; a plus itself is `%2B`.
+    reply = await client.get("/v1/search/tweets?text=open+source%2Bmore%20words")
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["text"] == "open source+more words"
+
+
 async def test_the_mesh_routes_grpc_by_service_and_refuses_unknown_services(edge: Stack) -> None:
     async with grpc.aio.insecure_channel(edge.mesh_addr) as channel:
         echo: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(f"/{PROTO}/CreateAccount")
@@ -183,6 +190,7 @@ async def test_rate_limit_answers_429_json_with_headers_and_healthz_follows_serv
         assert_error(limited, 429, 8)
         assert limited.headers["x-ratelimit-limit"] == "1"
         assert limited.headers["x-ratelimit-remaining"] == "0"
+        assert limited.headers["retry-after"] == "1"  # the bucket's fill interval
 
         await small.processes[FAKE_SERVICE].stop(5)
 
