@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.search.documents import hashtag_document, hashtag_id
+from services.search.schema import PREFIX_CANDIDATES
 from services.search.tweet_index import TweetIndex
 from services.search.typesense import Typesense, TypesenseError
 
@@ -72,6 +73,7 @@ class HashtagIndex:
                 "sort_by": "tweet_count:desc,name:asc",
                 "prefix": "true",
                 "num_typos": 0,
+                "max_candidates": PREFIX_CANDIDATES,
                 "highlight_fields": "none",
                 "page": page,
                 "per_page": per_page,

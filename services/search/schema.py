@@ -24,6 +24,7 @@ from services.kit.errors import Unavailable
 from services.search.typesense import Typesense, TypesenseError
 
 __all__ = [
+    "PREFIX_CANDIDATES",
     "Collections",
     "ensure_collections",
     "hashtags_schema",
@@ -33,6 +34,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# How many indexed words a prefix query may expand to (Typesense's `max_candidates`, 4 by default). People and
+# hashtag search sort by followers and use, not text match: with the default, `jo` looked at four of the
+# usernames starting with it and could leave out the most followed. Raising it costs time only for prefixes that
+# many words share.
+PREFIX_CANDIDATES = 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from chirp.user.v1 import user_pb2
 
 from services.search.documents import user_document
+from services.search.schema import PREFIX_CANDIDATES
 from services.search.typesense import Typesense, TypesenseError
 
 __all__ = ["USERNAME", "UserHit", "UserIndex", "prefix_text"]
@@ -75,6 +76,7 @@ class UserIndex:
                 "prefix": "true",
                 "num_typos": 0,
                 "drop_tokens_threshold": 0,
+                "max_candidates": PREFIX_CANDIDATES,
                 "highlight_fields": "none",
                 "page": page,
                 "per_page": per_page,

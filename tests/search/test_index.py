@@ -215,6 +215,15 @@ async def test_hashtag_counts_are_set_not_added_and_autocomplete_by_use(indexes:
     assert [m.name for m in (await indexes.hashtags.prefix("py", page=1, per_page=10))[0]] == ["python", "pytest"]
 
 
+async def test_hashtag_autocomplete_finds_every_tag_a_short_prefix_starts(indexes: Indexes) -> None:
+    tags = [f"zq{n}" for n in range(30)]
+    await indexes.tweets.put([doc(100 + n, "t", tags=(tag,)) for n, tag in enumerate(tags)])
+    await indexes.tweets.put([doc(200, "t", tags=("zq17",)), doc(201, "t", tags=("zq17",))])
+    await indexes.hashtags.recount(tags)
+    names, found = await indexes.hashtags.prefix("zq", page=1, per_page=5)
+    assert found == 30 and names[0] == _m("zq17", 3)
+
+
 # Users
 
 
@@ -248,6 +257,13 @@ async def test_people_search_by_username_or_display_name_prefix(indexes: Indexes
     assert await indexes.users.exact("not a username") is None
     await indexes.users.put([_user(2, "Alice", "Alice Again", followers=1, discoverable=True)])  # changes apply
     assert await prefix("ali") == [1, 2]
+
+
+async def test_people_search_finds_every_user_a_short_prefix_starts(indexes: Indexes) -> None:
+    # Thirty usernames share a prefix (each its own word): all are found, the most followed first.
+    await indexes.users.put([_user(300 + n, f"zed{n}", "Z", followers=n) for n in range(30)])
+    hits, found = await indexes.users.prefix("zed", page=1, per_page=3)
+    assert found == 30 and [h.user_id for h in hits] == [329, 328, 327]
 
 
 # When Typesense is away or refuses us
