@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -217,17 +217,13 @@ class Events:
         *,
         durable: str,
         concurrency: int = 1,
-        order_by: Callable[[M], Hashable] | None = None,
         max_deliver: int = 5,
         ack_wait: float = 30.0,
         backoff: Sequence[float] = DEFAULT_BACKOFF,
     ) -> None:
         """Handle the events on `subject` (wildcards allowed) with the durable consumer `durable` until stopped.
 
-        Up to `concurrency` events are handled at once (1 keeps the stream's order). With `order_by`, events
-        with the same key (`order_by(event)`, e.g. the user they are about) are handled one after another in
-        stream order, and only events with different keys at once: the stream's order per key, the speed of
-        `concurrency` across keys. A handler running longer
+        Up to `concurrency` events are handled at once (1 keeps the stream's order). A handler running longer
         than `ack_wait` seconds is kept alive with progress acks. After a failure, delivery n is retried after
         `backoff[n-1]` seconds (the last value repeats); the `max_deliver`-th failure terminates the event.
         Returns once `stop()` or `close()` is called and the handlers in flight finished; cancelling the
@@ -253,18 +249,21 @@ class Events:
         async def handle(msg: Msg) -> None:
             await self._handle(msg, message_type, handler, durable, max_deliver, ack_wait, backoff)
 
-        async def handle_in_order(msgs: list[Msg]) -> None:
-            for msg in msgs:
-                await handle(msg)
-
         task = asyncio.current_task()
         if task is not None:
             self._loops.add(task)
         stopping = asyncio.ensure_future(self._stopping.wait())
         fetch: asyncio.Future[list[Msg]] | None = None
+        # A window, not batches in lockstep: the next fetch goes out once half the window is free, not after the
+        # slowest event of the last batch. With a window of one, nothing is fetched while an event is handled.
+        in_flight: set[asyncio.Task[None]] = set()
         try:
             while not self._stopping.is_set():
-                fetch = asyncio.ensure_future(sub.fetch(concurrency, timeout=_FETCH_WAIT_S))
+                room = concurrency - len(in_flight)
+                if in_flight and room <= concurrency // 2:
+                    await asyncio.wait({*in_flight, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                fetch = asyncio.ensure_future(sub.fetch(room, timeout=_FETCH_WAIT_S))
                 await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if not fetch.done():
                     break  # stopping; the pending pull expires on the server
@@ -273,11 +272,18 @@ class Events:
                 except nats.errors.TimeoutError:
                     continue  # nothing arrived within the wait; ask again
                 except (nats.errors.Error, OSError) as exc:
-                    log.warning("fetching %s for %s failed (%s); retrying", subject, durable, exc)
+                    log.warning("fetching %s for %s failed (%r); retrying", subject, durable, exc)
                     await asyncio.wait({stopping}, timeout=1.0)
                     continue
-                await asyncio.gather(*(handle_in_order(same) for same in _by_key(msgs, message_type, order_by)))
+                for msg in msgs:
+                    handling = asyncio.create_task(handle(msg))
+                    in_flight.add(handling)
+                    handling.add_done_callback(in_flight.discard)
+            if in_flight:
+                await asyncio.wait(in_flight)  # stopping: the events in flight are finished, then acked
         finally:
+            for handling in in_flight:
+                handling.cancel()  # cancelled ourselves: unfinished events are redelivered
             stopping.cancel()
             if fetch is not None and not fetch.done():
                 fetch.cancel()
@@ -381,20 +387,6 @@ class Events:
         except (nats.errors.Error, OSError) as exc:
             log.warning("nats: drain failed (%s); closing", exc)
             await self.nc.close()
-
-
-def _by_key(msgs: list[Msg], message_type: type[M], order_by: Callable[[M], Hashable] | None) -> list[list[Msg]]:
-    """A fetched batch as groups to handle one after another, in order: one per key, or one per event."""
-    if order_by is None:
-        return [[msg] for msg in msgs]
-    groups: dict[Hashable, list[Msg]] = {}
-    for msg in msgs:
-        try:
-            key: Hashable = order_by(message_type.FromString(msg.data))
-        except DecodeError:
-            key = object()  # a group of its own: handling terminates it
-        groups.setdefault(key, []).append(msg)
-    return list(groups.values())
 
 
 @contextlib.asynccontextmanager

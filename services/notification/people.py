@@ -7,7 +7,7 @@ of a protected account notify only its approved followers (the others could not 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.user.v1 import user_pb2
@@ -16,6 +16,13 @@ from services.graph.visibility import hidden_by_block
 
 __all__ = ["Relations", "silenced"]
 
+_BATCH = 500  # the most ids BatchGetRelationships takes
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
 
 def silenced(relationship: user_pb2.Relationship) -> bool:
     """Whether the viewer hears nothing from the other user: a block either way, or the viewer mutes them."""
@@ -23,19 +30,54 @@ def silenced(relationship: user_pb2.Relationship) -> bool:
 
 
 class Relations:
+    """Relationships, read in batches: the lookups made in one pass of the event loop are grouped by viewer,
+    one BatchGetRelationships each. A thousand follows of one account, handled side by side, ask about the
+    account's relationships to a thousand followers: that is a few calls, not a thousand."""
+
     def __init__(self, graph: graph_service_pb2_grpc.GraphServiceStub) -> None:
         self._graph = graph
+        self._asked: dict[int, dict[int, list[asyncio.Future[user_pb2.Relationship]]]] = {}
+        self._lookups: set[asyncio.Task[None]] = set()  # in flight (the loop keeps only weak references)
 
     async def of(self, viewer_id: int, other_id: int) -> user_pb2.Relationship:
         """The viewer's relationship to the other user."""
-        answer = await self._graph.BatchGetRelationships(
-            graph_service_pb2.BatchGetRelationshipsRequest(source_user_id=viewer_id, target_user_ids=[other_id])
-        )
-        # Every requested id gets an entry; a missing one is treated as a block rather than shown by mistake.
-        if other_id not in answer.relationships:
-            return user_pb2.Relationship(blocking=True)
-        relationship: user_pb2.Relationship = answer.relationships[other_id]
-        return relationship
+        answer: asyncio.Future[user_pb2.Relationship] = asyncio.get_running_loop().create_future()
+        if not self._asked:
+            asyncio.get_running_loop().call_soon(self._send)  # after the lookups made in this pass
+        self._asked.setdefault(viewer_id, {}).setdefault(other_id, []).append(answer)
+        return await answer
+
+    def _send(self) -> None:
+        asked, self._asked = self._asked, {}
+        for viewer_id, waiting in asked.items():
+            for ids in _chunks(list(waiting), _BATCH):
+                task = asyncio.create_task(self._lookup(viewer_id, {i: waiting[i] for i in ids}))
+                self._lookups.add(task)
+                task.add_done_callback(self._lookups.discard)
+
+    async def _lookup(self, viewer_id: int, waiting: dict[int, list[asyncio.Future[user_pb2.Relationship]]]) -> None:
+        try:
+            answer = await self._graph.BatchGetRelationships(
+                graph_service_pb2.BatchGetRelationshipsRequest(source_user_id=viewer_id, target_user_ids=list(waiting))
+            )
+        except BaseException as exc:
+            failure = exc if isinstance(exc, Exception) else RuntimeError("the lookup was cancelled")
+            for futures in waiting.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(failure)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for other_id, futures in waiting.items():
+            # Every requested id gets an entry; a missing one is treated as a block rather than shown by mistake.
+            if other_id in answer.relationships:
+                relationship = answer.relationships[other_id]
+            else:
+                relationship = user_pb2.Relationship(blocking=True)
+            for future in futures:
+                if not future.done():  # its handler was cancelled meanwhile
+                    future.set_result(relationship)
 
     async def who_hears(self, actor_id: int, recipients: Sequence[int], *, followers_only: bool = False) -> list[int]:
         """The recipients who would hear from `actor_id` (and, with `followers_only`, follow them), in order."""

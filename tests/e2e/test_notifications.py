@@ -432,8 +432,10 @@ async def test_a_user_away_gets_an_email_digest(api: httpx.AsyncClient, mailbox:
     await _like(api, bob, tweet)
     await _graph(api, carol, alice, "follow")
     # alice sends no heartbeat: presence says OFFLINE (or, while the presence service is not deployed, cannot
-    # say), so after CHIRP_NOTIFICATION_DIGEST_AFTER (1 s here) she is away and mailed.
-    [message] = await mailbox.wait_for(alice.user["email"], within=10)
+    # say), so after CHIRP_NOTIFICATION_DIGEST_AFTER (1 s here) she is away and mailed. Generous: with the
+    # machine shared with a benchmark, the mail once took over 10 s (just restarted, the service also catches up
+    # on the session's earlier events).
+    [message] = await mailbox.wait_for(alice.user["email"], within=30)
     assert message["To"] == f"{_name(alice)} <{alice.user['email']}>"
     assert message["From"] == "Chirp <digests@chirp.test>"
     body = message.get_content()

@@ -21,6 +21,7 @@ from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 from services.kit import errors
 from services.kit.identity import current_user_id, require_user
 from services.kit.server import Context, Runtime
+from tests.social_graph import SocialGraph
 
 __all__ = ["World", "serve_fakes"]
 
@@ -34,11 +35,8 @@ class Post:
 
 
 @dataclass
-class World:
+class World(SocialGraph):
     tweets: dict[int, Post] = field(default_factory=dict)
-    protected: set[int] = field(default_factory=set)
-    follows: set[tuple[int, int]] = field(default_factory=set)  # (follower, followee)
-    blocks: set[tuple[int, int]] = field(default_factory=set)  # (blocker, blocked)
     gone_users: set[int] = field(default_factory=set)
     retweet_rows: dict[tuple[int, int], int] = field(default_factory=dict)  # (user, original) -> row id
     calls: Counter[str] = field(default_factory=Counter)
@@ -58,16 +56,6 @@ class World:
         tweet_id = self.new_id()
         self.tweets[tweet_id] = Post(tweet_id, author_id, text)
         return tweet_id
-
-    def blocked(self, a: int, b: int) -> bool:
-        return (a, b) in self.blocks or (b, a) in self.blocks
-
-    def sees(self, viewer: int | None, author: int) -> bool:
-        if viewer == author:
-            return True
-        if viewer is not None and self.blocked(viewer, author):
-            return False
-        return author not in self.protected or (viewer is not None and (viewer, author) in self.follows)
 
     def visible(self, tweet_id: int, viewer: int | None) -> Post | None:
         post = self.tweets.get(tweet_id)
@@ -163,16 +151,9 @@ class FakeGraph(graph_service_pb2_grpc.GraphServiceServicer):
         self, request: graph_service_pb2.BatchGetRelationshipsRequest, context: Context
     ) -> graph_service_pb2.BatchGetRelationshipsResponse:
         self.world.calls["BatchGetRelationships"] += 1
-        me = request.source_user_id
         answer = graph_service_pb2.BatchGetRelationshipsResponse()
         for other in request.target_user_ids:
-            answer.relationships[other].CopyFrom(
-                user_pb2.Relationship(
-                    following=(me, other) in self.world.follows,
-                    blocking=(me, other) in self.world.blocks,
-                    blocked_by=(other, me) in self.world.blocks,
-                )
-            )
+            answer.relationships[other].CopyFrom(self.world.relationship(request.source_user_id, other))
         return answer
 
 

@@ -23,18 +23,15 @@ from services.kit import errors
 from services.kit.identity import current_user_id
 from services.kit.server import Context, Runtime, Setup
 from services.kit.timestamps import to_timestamp
+from tests.social_graph import SocialGraph
 
 __all__ = ["World", "serve_fakes"]
 
 
 @dataclass
-class World:
+class World(SocialGraph):
     users: dict[int, str] = field(default_factory=dict)  # id -> username
     tweets: dict[int, tuple[int, str]] = field(default_factory=dict)  # id -> (author, text)
-    protected: set[int] = field(default_factory=set)
-    follows: set[tuple[int, int]] = field(default_factory=set)  # (follower, followee)
-    blocks: set[tuple[int, int]] = field(default_factory=set)  # (blocker, blocked)
-    mutes: set[tuple[int, int]] = field(default_factory=set)  # (muter, muted)
     presence: dict[int, tuple[int, float | None]] = field(default_factory=dict)  # id -> (state, last seen)
     presence_implemented: bool = True
     graph_down: bool = False
@@ -50,16 +47,6 @@ class World:
         tweet_id = next(self._ids)
         self.tweets[tweet_id] = (author, text)
         return tweet_id
-
-    def blocked(self, a: int, b: int) -> bool:
-        return (a, b) in self.blocks or (b, a) in self.blocks
-
-    def sees(self, viewer: int | None, author: int) -> bool:
-        if viewer == author:
-            return True
-        if viewer is not None and self.blocked(viewer, author):
-            return False
-        return author not in self.protected or (viewer is not None and (viewer, author) in self.follows)
 
 
 class FakeUsers(user_service_pb2_grpc.UserServiceServicer):
@@ -123,18 +110,9 @@ class FakeGraph(graph_service_pb2_grpc.GraphServiceServicer):
         self.world.calls["BatchGetRelationships"] += 1
         if self.world.graph_down:
             raise errors.Unavailable("GRAPH_DOWN", "the graph is down (a test said so)")
-        me, w = request.source_user_id, self.world
         answer = graph_service_pb2.BatchGetRelationshipsResponse()
         for other in request.target_user_ids:
-            answer.relationships[other].CopyFrom(
-                user_pb2.Relationship(
-                    following=(me, other) in w.follows,
-                    followed_by=(other, me) in w.follows,
-                    blocking=(me, other) in w.blocks,
-                    blocked_by=(other, me) in w.blocks,
-                    muting=(me, other) in w.mutes,
-                )
-            )
+            answer.relationships[other].CopyFrom(self.world.relationship(request.source_user_id, other))
         return answer
 
 

@@ -235,6 +235,21 @@ async def test_likes_group_and_each_kind_says_what_happened(env: Env, world: Wor
     assert await client.unread(alice) == 4
 
 
+async def test_a_flood_of_follows_of_one_account_is_handled_together(env: Env, world: World, client: Client) -> None:
+    star = world.user("star")
+    fans = [world.user() for _ in range(200)]
+    calls = world.calls["BatchGetRelationships"]
+    follows = [graph_events.Followed(actor_user_id=fan, target_user_id=star) for fan in fans]
+    await asyncio.gather(*(publish(env, "chirp.graph.followed", follow) for follow in follows))
+
+    async def everyone() -> bool:
+        return sum(i.actor_count for i in await client.listing(star) if i.type == FOLLOW) == len(fans)
+
+    await eventually(everyone, within=20)
+    # The star's relationships to many followers are asked in one call, not one call per follow.
+    assert world.calls["BatchGetRelationships"] - calls <= len(fans) // 10
+
+
 async def test_replies_quotes_and_mentions_notify_each_user_once(env: Env, world: World, client: Client) -> None:
     alice, bob, carol, dave = world.user("alice"), world.user("bob"), world.user("carol"), world.user("dave")
     original = world.post(alice, "the original")

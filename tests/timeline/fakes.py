@@ -35,6 +35,7 @@ from services.timeline.reading import HomeReader
 from services.timeline.rebuild import Rebuilder
 from services.timeline.sources import Sources
 from services.timeline.visits import Visits
+from tests.social_graph import SocialGraph
 
 __all__ = ["DELIVERY", "Timelines", "World", "ids_of", "timelines"]
 
@@ -56,12 +57,9 @@ class Stored:
 
 
 @dataclass
-class World:
+class World(SocialGraph):
     """Users, follows, blocks, mutes and tweets, and the RPCs over them."""
 
-    follows: set[tuple[int, int]] = field(default_factory=set)
-    blocks: set[tuple[int, int]] = field(default_factory=set)
-    mutes: set[tuple[int, int]] = field(default_factory=set)
     tweets: dict[int, Stored] = field(default_factory=dict)
     classes: dict[int, int] | None = None  # None: the classification service answers UNIMPLEMENTED
     calls: dict[str, int] = field(default_factory=dict)
@@ -120,19 +118,8 @@ class World:
         me = request.source_user_id
         answer = graph_service_pb2.BatchGetRelationshipsResponse()
         for other in request.target_user_ids:
-            answer.relationships[other].CopyFrom(self._relationship(me, other))
+            answer.relationships[other].CopyFrom(self.relationship(me, other))
         return answer
-
-    def _relationship(self, me: int, other: int) -> user_pb2.Relationship:
-        if other == me:
-            return user_pb2.Relationship()
-        return user_pb2.Relationship(
-            following=(me, other) in self.follows,
-            followed_by=(other, me) in self.follows,
-            blocking=(me, other) in self.blocks,
-            blocked_by=(other, me) in self.blocks,
-            muting=(me, other) in self.mutes,
-        )
 
     # --- TweetService ----------------------------------------------------------------------------------------
 
@@ -150,12 +137,12 @@ class World:
         shown = []
         for tweet_id in request.tweet_ids:
             tweet = self.tweets.get(tweet_id)
-            if tweet is None or not self._sees(viewer, tweet.author):
+            if tweet is None or not self.sees(viewer, tweet.author):
                 continue
             message = tweet_pb2.Tweet(id=tweet.id, author=user_pb2.UserSummary(id=tweet.author))
             if tweet.retweet_of:
                 original = self.tweets.get(tweet.retweet_of)
-                if original is None or not self._sees(viewer, original.author):
+                if original is None or not self.sees(viewer, original.author):
                     continue
                 message.retweeted_tweet.CopyFrom(
                     tweet_pb2.Tweet(id=original.id, author=user_pb2.UserSummary(id=original.author))
@@ -165,11 +152,8 @@ class World:
         if viewer is not None:
             for author in {t.author.id for t in shown} | {t.retweeted_tweet.author.id for t in shown}:
                 if author not in (viewer, 0):
-                    answer.author_relationships[author].CopyFrom(self._relationship(viewer, author))
+                    answer.author_relationships[author].CopyFrom(self.relationship(viewer, author))
         return answer
-
-    def _sees(self, viewer: int | None, author: int) -> bool:
-        return viewer is None or ((viewer, author) not in self.blocks and (author, viewer) not in self.blocks)
 
     # --- UserService and ClassificationService ---------------------------------------------------------------
 
@@ -189,7 +173,6 @@ class World:
                 user_class=self.classes.get(request.user_id, classification_pb2.USER_CLASS_ACTIVE),
             )
         )
-
 
     async def RecordVisit(self, request: Any) -> Any:
         self._count("RecordVisit")
