@@ -269,8 +269,11 @@ class Events:
                     break  # stopping; the pending pull expires on the server
                 try:
                     msgs = fetch.result()
-                except nats.errors.TimeoutError:
-                    continue  # nothing arrived within the wait; ask again
+                except TimeoutError:
+                    # Nothing arrived within the wait: ask again at once. nats-py raises its own TimeoutError
+                    # or asyncio's, which is an OSError too and was taken for a failure (a warning and a
+                    # one-second pause before the next fetch, on every idle consumer).
+                    continue
                 except (nats.errors.Error, OSError) as exc:
                     log.warning("fetching %s for %s failed (%r); retrying", subject, durable, exc)
                     await asyncio.wait({stopping}, timeout=1.0)

@@ -243,6 +243,34 @@ async def test_stopping_finishes_the_events_in_flight(events: Events, domain: st
     await eventually(lambda: _acked(events, domain, "finishing", 1))
 
 
+async def test_an_idle_fetch_that_times_out_is_not_a_failure(
+    events: Events, domain: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fetch = nats.js.JetStreamContext.PullSubscription.fetch
+    timeouts = 0
+
+    async def idle_first(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal timeouts
+        if timeouts == 0:
+            timeouts += 1
+            raise TimeoutError  # asyncio.TimeoutError, as nats-py's fetch raises on some idle paths
+        return await fetch(self, *args, **kwargs)
+
+    monkeypatch.setattr(nats.js.JetStreamContext.PullSubscription, "fetch", idle_first)
+    handled: list[str] = []
+
+    async def handler(message: StringValue, delivery: Delivery) -> None:
+        handled.append(message.value)
+
+    await events.publish(f"chirp.{domain}.created", StringValue(value="after"), msg_id="idle-1")
+    task = asyncio.create_task(events.consume(f"chirp.{domain}.created", StringValue, handler, durable="idle"))
+    await eventually(lambda: handled == ["after"])
+    events.stop()
+    await asyncio.wait_for(task, 5)
+    assert timeouts == 1
+    assert not [r for r in caplog.records if r.name == "services.kit.events" and r.levelname == "WARNING"]
+
+
 async def test_malformed_payload_is_terminated_not_retried(events: Events, domain: str) -> None:
     calls: list[str] = []
 
