@@ -212,6 +212,7 @@ class Database:
     async def _checkpoint_every(self, interval: float) -> None:
         """Copy the WAL back into the database file now and then, in a worker thread (it fsyncs)."""
         checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        running: asyncio.Future[None] | None = None
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -225,12 +226,17 @@ class Database:
                 # takes; readers do not.
                 async with self._write_lock:
                     self._commits = 0
+                    running = asyncio.ensure_future(asyncio.to_thread(_checkpoint, checkpointer))
                     try:
-                        await asyncio.to_thread(_checkpoint, checkpointer)
+                        await asyncio.shield(running)
                     except sqlite3.Error as exc:
                         log.warning("checkpoint of %s failed (retried in %.0f s): %s", self.path.name, interval, exc)
                         self._commits += 1
         finally:
+            if running is not None and not running.done():
+                # Cancelled (closing) while the thread checkpoints: a thread cannot be stopped, and closing the
+                # connection under it crashed the process (a segfault in a test run). Let it finish first.
+                await asyncio.wait({running})
             checkpointer.close()
 
 

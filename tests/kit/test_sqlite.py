@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from services.kit import sqlite as kit_sqlite
 from services.kit.idempotency import first_time
 from services.kit.sqlite import Database, MigrationError
 
@@ -201,3 +204,23 @@ async def test_a_begin_that_times_out_leaves_the_task_free_to_write_again(tmp_pa
     finally:
         other.close()
         await db.close()
+
+
+async def test_close_waits_for_a_checkpoint_under_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A checkpoint runs in a worker thread on its own connection; closing that connection under the thread
+    # crashed a test process (a segfault). Closing now waits for the thread.
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_checkpoint(conn: sqlite3.Connection) -> None:
+        started.set()
+        time.sleep(0.3)
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finished.set()
+
+    monkeypatch.setattr(kit_sqlite, "_checkpoint", slow_checkpoint)
+    db = await Database.open(tmp_path / "svc.db", MIGRATIONS)
+    await db.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+    db._checkpoint_due.set()  # due now, not in a second
+    await asyncio.to_thread(started.wait, 5)
+    await db.close()
+    assert finished.is_set()
