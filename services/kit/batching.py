@@ -1,4 +1,6 @@
-"""Group commit: calls that arrive together are handled by one run of a batch function.
+"""Batches: group commit (`Batched`), and cutting a long list of ids into calls of a bounded size (`chunks`).
+
+Group commit: calls that arrive together are handled by one run of a batch function.
 
 A consumer handling many events at once would otherwise pay one round trip (a SQLite commit, a Typesense
 import, an RPC) per event. `Batched.submit(item)` returns once a run that included `item` finished, and raises
@@ -9,12 +11,18 @@ arrive meanwhile form the next one. The order of items within a batch is the ord
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Batched"]
+__all__ = ["Batched", "chunks"]
 
 T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in consecutive slices of at most `size` (a batch RPC's or an SQL IN list's limit)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class Batched(Generic[T]):

@@ -7,21 +7,17 @@ of a protected account notify only its approved followers (the others could not 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.user.v1 import user_pb2
 
 from services.graph.visibility import hidden_by_block
+from services.kit.batching import chunks
 
 __all__ = ["Relations", "silenced"]
 
 _BATCH = 500  # the most ids BatchGetRelationships takes
-
-
-def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
 
 
 def silenced(relationship: user_pb2.Relationship) -> bool:
@@ -50,7 +46,7 @@ class Relations:
     def _send(self) -> None:
         asked, self._asked = self._asked, {}
         for viewer_id, waiting in asked.items():
-            for ids in _chunks(list(waiting), _BATCH):
+            for ids in chunks(list(waiting), _BATCH):
                 task = asyncio.create_task(self._lookup(viewer_id, {i: waiting[i] for i in ids}))
                 self._lookups.add(task)
                 task.add_done_callback(self._lookups.discard)

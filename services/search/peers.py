@@ -11,6 +11,7 @@ from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.tweet.v1 import tweet_pb2, tweet_service_pb2, tweet_service_pb2_grpc
 from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
+from services.kit.batching import chunks
 from services.kit.identity import acting_as
 from services.search.user_index import USERNAME
 
@@ -37,7 +38,7 @@ class Peers:
         """The viewer's relationship to each user, by user id."""
         ids = sorted(set(user_ids))
         found: dict[int, user_pb2.Relationship] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, BATCH):
             answer = await self._graph.BatchGetRelationships(
                 graph_service_pb2.BatchGetRelationshipsRequest(source_user_id=viewer_id, target_user_ids=chunk)
             )
@@ -47,7 +48,7 @@ class Peers:
     async def tweets(self, tweet_ids: Sequence[int]) -> list[tweet_pb2.Tweet]:
         """The tweets hydrated for the caller, in order; deleted ones and those the caller may not see left out."""
         shown: list[tweet_pb2.Tweet] = []
-        for chunk in _chunks(list(tweet_ids)):
+        for chunk in chunks(list(tweet_ids), BATCH):
             answer = await self._tweets.BatchGetTweets(tweet_service_pb2.BatchGetTweetsRequest(tweet_ids=chunk))
             shown.extend(answer.tweets)
         return shown
@@ -61,7 +62,7 @@ class Peers:
     async def users(self, user_ids: Sequence[int]) -> list[user_pb2.User]:
         """The users in order; unknown ids left out."""
         found: list[user_pb2.User] = []
-        for chunk in _chunks(list(user_ids)):
+        for chunk in chunks(list(user_ids), BATCH):
             answer = await self._users.BatchGetUsers(user_service_pb2.BatchGetUsersRequest(ids=chunk))
             found.extend(answer.users)
         return found
@@ -83,14 +84,9 @@ class Peers:
         """Like and retweet counts by tweet id (no viewer state: called without a reader)."""
         found: dict[int, engagement_pb2.TweetEngagement] = {}
         with acting_as(None):
-            for chunk in _chunks(list(tweet_ids)):
+            for chunk in chunks(list(tweet_ids), BATCH):
                 answer = await self._engagement.BatchGetEngagement(
                     engagement_service_pb2.BatchGetEngagementRequest(tweet_ids=chunk)
                 )
                 found.update((e.tweet_id, e) for e in answer.engagements)
         return found
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), BATCH):
-        yield ids[i : i + BATCH]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from services.kit.batching import chunks
 from services.timeline import scripts
 
 __all__ = ["CAPACITY", "CachedPage", "Entry", "TimelineCache", "member"]
@@ -90,11 +91,6 @@ def _joined(user_ids: Iterable[int]) -> str:
     return ",".join(map(str, user_ids))
 
 
-def _chunks(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
-
-
 class TimelineCache:
     def __init__(self, redis: Redis, *, capacity: int = CAPACITY, idle_ttl: float | None = None) -> None:
         self._redis = redis
@@ -122,7 +118,7 @@ class TimelineCache:
             return 0
         args = (self._capacity, member(entry.tweet_id), _orig(entry))
         async with self._redis.pipeline(transaction=False) as pipe:
-            for chunk in _chunks(user_ids, _BATCH):
+            for chunk in chunks(user_ids, _BATCH):
                 await self._push(args=[_joined(chunk), *args], client=pipe)
             results = await pipe.execute()
         return sum(int(r) for r in results)
@@ -132,7 +128,7 @@ class TimelineCache:
         if not user_ids:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
-            for chunk in _chunks(user_ids, _BATCH):
+            for chunk in chunks(user_ids, _BATCH):
                 await self._remove(args=[_joined(chunk), member(tweet_id)], client=pipe)
             await pipe.execute()
 
@@ -168,7 +164,7 @@ class TimelineCache:
         if not user_ids:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
-            for chunk in _chunks(user_ids, _BATCH):
+            for chunk in chunks(user_ids, _BATCH):
                 await self._famous_add(args=[_joined(chunk), famous_id], client=pipe)
             await pipe.execute()
 
@@ -183,7 +179,7 @@ class TimelineCache:
         # Each timeline takes every entry: fewer timelines per call keep each call short.
         per_call = max(1, _BATCH // max(1, len(entries)))
         async with self._redis.pipeline(transaction=False) as pipe:
-            for chunk in _chunks(user_ids, per_call):
+            for chunk in chunks(user_ids, per_call):
                 await self._demote(args=[_joined(chunk), *args], client=pipe)
             await pipe.execute()
 

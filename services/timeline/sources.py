@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.tweet.v1 import tweet_service_pb2, tweet_service_pb2_grpc
 
+from services.kit.batching import chunks
 from services.timeline.cache import Entry
 
 __all__ = ["ID_PAGE", "Sources"]
@@ -21,10 +22,6 @@ ID_PAGE = 10_000
 _AUTHORS_PER_CALL = 5000  # the most author ids ListAuthorTweetIds takes
 _IDS_PER_CALL = 1000  # the most tweet ids it answers
 _HYDRATE_PER_CALL = 500  # the most ids BatchGetTweets takes
-
-
-def _chunks(ids: Sequence[int], size: int) -> list[Sequence[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 class Sources:
@@ -71,7 +68,7 @@ class Sources:
                         author_ids=chunk, max_id=before or 0, limit=min(limit, _IDS_PER_CALL)
                     )
                 )
-                for chunk in _chunks(author_ids, _AUTHORS_PER_CALL)
+                for chunk in chunks(author_ids, _AUTHORS_PER_CALL)
             )
         )
         ids = {t for answer in answers for t in answer.tweet_ids}
@@ -87,7 +84,7 @@ class Sources:
         answers = await asyncio.gather(
             *(
                 self._tweets.BatchGetTweets(tweet_service_pb2.BatchGetTweetsRequest(tweet_ids=chunk))
-                for chunk in _chunks(tweet_ids, _HYDRATE_PER_CALL)
+                for chunk in chunks(tweet_ids, _HYDRATE_PER_CALL)
             )
         )
         return [

@@ -16,6 +16,7 @@ from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
 from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
+from services.kit.batching import chunks
 from services.user.lookup import user_by_username
 
 __all__ = ["Peers"]
@@ -23,11 +24,6 @@ __all__ = ["Peers"]
 _BATCH = 500  # the most ids BatchGetUsers, BatchGetRelationships and BatchGetEngagement take
 _MEDIA_BATCH = 100
 _USERNAME_MAX = 15
-
-
-def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
 
 
 class Peers:
@@ -51,7 +47,7 @@ class Peers:
     async def users(self, user_ids: Iterable[int]) -> dict[int, user_pb2.User]:
         ids = list(dict.fromkeys(user_ids))
         found: dict[int, user_pb2.User] = {}
-        for chunk in _chunks(ids, _BATCH):
+        for chunk in chunks(ids, _BATCH):
             answer = await self._users.BatchGetUsers(user_service_pb2.BatchGetUsersRequest(ids=chunk))
             found.update((u.id, u) for u in answer.users)
         return found
@@ -77,7 +73,7 @@ class Peers:
         """How `viewer_id` relates to each of `user_ids` (every id answered; the viewer itself left out)."""
         ids = [i for i in dict.fromkeys(user_ids) if i != viewer_id]
         found: dict[int, user_pb2.Relationship] = {}
-        for chunk in _chunks(ids, _BATCH):
+        for chunk in chunks(ids, _BATCH):
             answer = await self._graph.BatchGetRelationships(
                 graph_service_pb2.BatchGetRelationshipsRequest(source_user_id=viewer_id, target_user_ids=chunk)
             )
@@ -89,7 +85,7 @@ class Peers:
         ids = list(dict.fromkeys(tweet_ids))
         found: dict[int, engagement_pb2.TweetEngagement] = {}
         try:
-            for chunk in _chunks(ids, _BATCH):
+            for chunk in chunks(ids, _BATCH):
                 answer = await self._engagement.BatchGetEngagement(
                     engagement_service_pb2.BatchGetEngagementRequest(tweet_ids=chunk)
                 )
@@ -104,7 +100,7 @@ class Peers:
         ids = list(dict.fromkeys(media_ids))
         found: dict[int, media_pb2.Media] = {}
         try:
-            for chunk in _chunks(ids, _MEDIA_BATCH):
+            for chunk in chunks(ids, _MEDIA_BATCH):
                 answer = await self._media.BatchGetMedia(media_service_pb2.BatchGetMediaRequest(media_ids=chunk))
                 found.update((m.id, m) for m in answer.media)
         except grpc.aio.AioRpcError as exc:

@@ -22,11 +22,14 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, fields
 
+from services.kit.batching import chunks
 from services.kit.sqlite import Database, Row, Transaction
 
 __all__ = ["MAX_ANCESTORS", "MIGRATIONS", "Counters", "StoredTweet", "TweetStore", "TweetWriter"]
 
 MAX_ANCESTORS = 100
+# SQLite binds at most 999 parameters in older builds; 500 keeps every IN list well under it.
+_IN_LIST = 500
 
 MIGRATIONS = [
     """
@@ -220,7 +223,7 @@ class TweetStore:
     async def get_many(self, tweet_ids: Iterable[int]) -> dict[int, StoredTweet]:
         ids = list(dict.fromkeys(tweet_ids))
         found: dict[int, StoredTweet] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, _IN_LIST):
             rows = await self._db.fetch_all(f"SELECT {_COLUMNS} FROM tweets WHERE id IN ({_marks(chunk)})", chunk)
             found.update((row["id"], StoredTweet.from_row(row)) for row in rows)
         return found
@@ -228,7 +231,7 @@ class TweetStore:
     async def counters(self, tweet_ids: Iterable[int]) -> dict[int, Counters]:
         ids = list(dict.fromkeys(tweet_ids))
         found: dict[int, Counters] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, _IN_LIST):
             rows = await self._db.fetch_all(
                 f"SELECT tweet_id, replies, quotes FROM tweet_counters WHERE tweet_id IN ({_marks(chunk)})", chunk
             )
@@ -248,7 +251,7 @@ class TweetStore:
         if not author_ids:
             return []
         ids: list[int] = []
-        for chunk in _chunks(list(dict.fromkeys(author_ids))):
+        for chunk in chunks(list(dict.fromkeys(author_ids)), _IN_LIST):
             rows = await self._db.fetch_all(
                 f"SELECT id FROM tweets WHERE author_id IN ({_marks(chunk)}) AND id < ? ORDER BY id DESC LIMIT ?",
                 (*chunk, before or _NEWEST, limit),
@@ -262,9 +265,3 @@ class TweetStore:
             f"SELECT {_COLUMNS} FROM tweets WHERE reply_to_tweet_id = ? ORDER BY id LIMIT ?", (parent_id, limit)
         )
         return [StoredTweet.from_row(r) for r in rows]
-
-
-def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
-    """SQLite binds at most 999 parameters in older builds; 500 keeps every IN list well under it."""
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from services.kit.batching import Batched
+from services.kit.batching import Batched, chunks
 
 
 class Recorder:
@@ -84,3 +84,9 @@ async def test_a_cancelled_run_fails_the_calls_that_shared_it() -> None:
         await follower
     with pytest.raises(asyncio.CancelledError):
         await leader
+
+
+def test_chunks_are_consecutive_slices_of_at_most_the_size() -> None:
+    assert list(chunks([1, 2, 3, 4, 5], 2)) == [[1, 2], [3, 4], [5]]
+    assert list(chunks([1, 2], 5)) == [[1, 2]]
+    assert list(chunks([], 3)) == []
