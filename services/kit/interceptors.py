@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 import grpc
 import nats.errors
 import redis.exceptions
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -155,6 +155,8 @@ class _Call:
     def enter(self, request: Any) -> None:
         """Identity, then validation; raises ChirpError for a garbled identity or an invalid request."""
         self._identity = identity.enter(identity.parse_user_id(self._user_value))
+        if isinstance(request, _Undecodable):
+            raise InvalidArgument(request.reason, request.message)
         if isinstance(request, Message):
             pairs = self._method.kit.validator.violations(request)
             if pairs:
@@ -267,9 +269,45 @@ def _wrap(handler: Handler, method: _Method) -> Handler:
         wrapped = unary
     return factory(
         wrapped,
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=_lenient(handler.request_deserializer),
         response_serializer=handler.response_serializer,
     )
+
+
+class _Undecodable:
+    """What a request that cannot be parsed is handed to the handler as, so that `enter` refuses it in words."""
+
+    __slots__ = ("message", "reason")
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        self.message = message
+
+
+def _lenient(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """`deserializer`, but a request it cannot parse becomes an `_Undecodable` instead of an exception.
+
+    grpc.aio answers a deserializer's exception with UNKNOWN and the exception's class in the message
+    ("Unexpected <class 'google.protobuf.message.DecodeError'>"), which the edge turns into a 500. The usual
+    cause is a REST path or query parameter that percent-decodes to bytes that are not UTF-8: the transcoder
+    puts them in a string field as they are, and protobuf refuses the string. That is the client's mistake.
+    """
+    if deserializer is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError as exc:
+            if "UTF-8" in str(exc):
+                return _Undecodable(
+                    "INVALID_UTF8",
+                    "a text field of the request is not valid UTF-8 (percent-encoded bytes in a path or query "
+                    "parameter must encode UTF-8 text)",
+                )
+            return _Undecodable("MALFORMED_REQUEST", "the request body is not a valid protobuf message")
+
+    return decode
 
 
 # Failures of a dependency rather than of our code: the caller may retry, and the edge answers 503.

@@ -134,6 +134,10 @@ BAD_INPUT: list[tuple[str, str, str, Any, bool, int, str, list[str]]] = [
     ("user: unknown", "GET", f"/v1/users/{new_username('nobody')}", None, False, 404, "USER_NOT_FOUND", []),
     ("user: too long a name", "GET", f"/v1/users/{'u' * 16}", None, False, 400, "INVALID_ARGUMENT", ["username"]),
     ("user: a name with a dash", "GET", "/v1/users/no-dash", None, False, 400, "INVALID_ARGUMENT", ["username"]),
+    # Percent-encoded bytes that are not UTF-8, in a path and in a query parameter (they used to be 500s).
+    ("user: a name not UTF-8", "GET", "/v1/users/%FF%FE%FD", None, False, 400, "INVALID_UTF8", []),
+    ("bookmarks: a page token not UTF-8", "GET", "/v1/bookmarks?page_token=%FF%FE", None, True, 400, "INVALID_UTF8",
+     []),
 ]  # fmt: skip
 
 

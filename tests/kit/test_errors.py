@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import empty_pb2
+from google.protobuf import empty_pb2, wrappers_pb2
 from prometheus_client import REGISTRY
 
 from services.kit import errors
@@ -90,6 +90,13 @@ METHODS = {
         "Unimplemented": _unimplemented,
     }.items()
 }
+
+
+async def _echo(request: wrappers_pb2.StringValue, context: Any) -> wrappers_pb2.StringValue:
+    return request
+
+
+METHODS["Echo"] = unary(_echo, wrappers_pb2.StringValue, wrappers_pb2.StringValue)
 
 
 async def _fail(channel: grpc.aio.Channel, method: str) -> grpc.aio.AioRpcError:
@@ -208,3 +215,28 @@ def test_reason_must_be_upper_snake() -> None:
     with pytest.raises(ValueError):
         ChirpError(grpc.StatusCode.OK, "FINE", "not an error")
     assert errors.Aborted("CONCURRENT_UPDATE", "retry").code == grpc.StatusCode.ABORTED
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        # StringValue.value (field 1, length-delimited) holding the bytes of `%FF%FE%FD`: what the transcoder
+        # sends for GET /v1/users/%FF%FE%FD.
+        (bytes([0x0A, 3, 0xFF, 0xFE, 0xFD]), "INVALID_UTF8"),
+        # A length prefix running past the end of the message.
+        (bytes([0x0A, 9, 0x61]), "MALFORMED_REQUEST"),
+    ],
+)
+async def test_a_request_that_cannot_be_decoded_is_invalid_argument_in_words(
+    tmp_path: Path, payload: bytes, reason: str
+) -> None:
+    async with running(tmp_path, METHODS) as (_, channel):
+        raw = channel.unary_unary(f"/{SERVICE}/Echo", request_serializer=None, response_deserializer=None)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await raw(payload, timeout=10)
+        # The same method still answers a well-formed request.
+        assert await call(channel, "Echo", wrappers_pb2.StringValue(value="ok"), wrappers_pb2.StringValue)
+    details = error_details(info.value)
+    assert details.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details.reason == reason
+    assert "class" not in details.message and "DecodeError" not in details.message
