@@ -115,6 +115,8 @@ class EdgeOptions:
     # Sustained requests per second and burst for the whole listener; 0 turns the limit off.
     rate_limit_per_second: int = 200
     rate_limit_burst: int = 400
+    # Seconds an expired access token is still accepted, for clocks that disagree (Envoy's default is 60).
+    jwt_clock_skew_s: int = 2
     # Largest request body the transcoder accepts (media uploads are the big ones); larger is 413.
     max_request_bytes: int = 8 * 1024 * 1024
     max_response_bytes: int = 16 * 1024 * 1024
@@ -174,7 +176,7 @@ def edge(
             _health_check_filter(gate),
             _strip_trusted_headers_filter(),
             _refuse_raw_grpc_filter(),
-            _jwt_filter(options.http_port),
+            _jwt_filter(options),
             *([_rate_limit_filter(options)] if options.rate_limit_per_second > 0 else []),
             _transcoder_filter(transcoded, options),
             {
@@ -368,7 +370,7 @@ def _refuse_raw_grpc_filter() -> Config:
     }
 
 
-def _jwt_filter(http_port: int) -> Config:
+def _jwt_filter(options: EdgeOptions) -> Config:
     def method_is(methods: str) -> list[Config]:
         return [{"name": ":method", "string_match": {"safe_regex": {"regex": methods}}}]
 
@@ -382,13 +384,16 @@ def _jwt_filter(http_port: int) -> Config:
             "providers": {
                 "chirp": {
                     "issuer": JWT_ISSUER,
+                    # An expired token is refused this soon after its `exp` (and Envoy's 60 s would let a token
+                    # outlive its TTL by a minute); 0 would mean that default, so the setting is at least 1.
+                    "clock_skew_seconds": options.jwt_clock_skew_s,
                     # Default token locations: `Authorization: Bearer` and the `access_token` query parameter
                     # (EventSource clients of the SSE stream cannot set headers).
                     "forward": False,
                     "claim_to_headers": [{"header_name": USER_ID_HEADER, "claim_name": "sub"}],
                     "remote_jwks": {
                         "http_uri": {
-                            "uri": f"http://{_LOOPBACK}:{http_port}{JWKS_PATH}",
+                            "uri": f"http://{_LOOPBACK}:{options.http_port}{JWKS_PATH}",
                             "cluster": "jwks",
                             "timeout": "2s",
                         },

@@ -55,6 +55,8 @@ class Settings:
     # Edge token bucket: sustained requests per second and burst; 0 turns rate limiting off.
     rate_limit_per_second: int = 200
     rate_limit_burst: int = 400
+    # Seconds an access token is still accepted after it expires, for clocks that disagree.
+    jwt_clock_skew: int = 2
     max_request_bytes: int = 8 * 1024 * 1024
     envoy_concurrency: int = 1
     startup_timeout: float = 60.0
@@ -78,7 +80,9 @@ class Settings:
         for name in ("port_offset", "rate_limit_per_second", "rate_limit_burst"):
             if getattr(self, name) < 0:
                 problems.append(f"{name}: must not be negative")
-        for name in ("max_request_bytes", "envoy_concurrency", "startup_timeout", "stop_timeout"):
+        # A clock skew of 0 would be Envoy's default of 60 s (its config cannot tell 0 from unset).
+        positive = ("max_request_bytes", "envoy_concurrency", "startup_timeout", "stop_timeout")
+        for name in (*positive, "jwt_clock_skew"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name}: must be positive")
         if self.rate_limit_per_second and self.rate_limit_burst < self.rate_limit_per_second:
@@ -114,6 +118,7 @@ class Settings:
         read("CHIRP_LOG_LEVEL", _log_level, "log_level")
         read("CHIRP_RATE_LIMIT_PER_SECOND", _int(0, 1_000_000), "rate_limit_per_second")
         read("CHIRP_RATE_LIMIT_BURST", _int(0, 1_000_000), "rate_limit_burst")
+        read("CHIRP_JWT_CLOCK_SKEW", _int(1, 300), "jwt_clock_skew")
         read("CHIRP_MAX_REQUEST_BYTES", _int(1, 1 << 30), "max_request_bytes")
         read("CHIRP_ENVOY_CONCURRENCY", _int(1, 64), "envoy_concurrency")
         read("CHIRP_STARTUP_TIMEOUT", _seconds, "startup_timeout")

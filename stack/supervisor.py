@@ -282,6 +282,7 @@ class Stack:
                 descriptor=str(descriptor),
                 rate_limit_per_second=self.settings.rate_limit_per_second,
                 rate_limit_burst=self.settings.rate_limit_burst,
+                jwt_clock_skew_s=self.settings.jwt_clock_skew,
                 max_request_bytes=self.settings.max_request_bytes,
             ),
             transcoded=transcoded,

@@ -41,12 +41,14 @@ def test_variables_are_parsed() -> None:
             "CHIRP_ENVOY": "off",
             "CHIRP_LOG_LEVEL": "debug",
             "CHIRP_RATE_LIMIT_PER_SECOND": "0",
+            "CHIRP_JWT_CLOCK_SKEW": "4",
         }
     )
     assert settings.data_dir == Path("/tmp/x")
     assert settings.services == ("auth", "tweet")
     assert settings.infra == frozenset({"nats", "valkey"})
     assert not settings.envoy and settings.log_level == "DEBUG" and settings.rate_limit_per_second == 0
+    assert settings.jwt_clock_skew == 4
     planned = ports.planned(registry.entries(), offset=settings.port_offset, overrides=settings.port_overrides)
     assert planned.http == 8081  # an override wins over the offset
     assert planned.mesh == 10100
@@ -65,6 +67,8 @@ def test_variables_are_parsed() -> None:
         ("CHIRP_LOG_LEVEL", "loud", "expected one of"),
         ("CHIRP_FREE_PORTS", "maybe", "expected one of 1/0"),
         ("CHIRP_STARTUP_TIMEOUT", "-1", "positive"),
+        # 0 would be Envoy's default skew of 60 s.
+        ("CHIRP_JWT_CLOCK_SKEW", "0", "expected 1-300"),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(variable: str, value: str, complaint: str) -> None:
@@ -85,6 +89,8 @@ def test_settings_built_in_code_are_checked_too() -> None:
         Settings(services=("nope",))
     with pytest.raises(ConfigError, match="rate_limit_burst"):
         Settings(rate_limit_per_second=10, rate_limit_burst=5)
+    with pytest.raises(ConfigError, match="jwt_clock_skew: must be positive"):
+        Settings(jwt_clock_skew=0)
 
 
 def test_two_ports_on_one_number_are_refused_naming_both_variables() -> None:
