@@ -10,13 +10,29 @@ The edge's request path, in filter order:
     header_mutation   drop any client-supplied x-chirp-user-id (only jwt_authn may set it)
     rbac              refuse raw gRPC (content-type application/grpc*): internal RPCs are not public
     jwt_authn         verify the bearer token; copy its `sub` into x-chirp-user-id
-    local_ratelimit   one token bucket for the listener; 429 with x-ratelimit-* and retry-after headers
+    local_ratelimit   a token bucket per signed-in user, or per client address for requests without a token;
+                      429 with x-ratelimit-* and retry-after headers
     grpc_json_transcoder  REST/JSON <-> gRPC, gRPC errors -> JSON google.rpc.Status with the HTTP status
     router            /chirp.<domain>.v1.<Service>/ -> cluster <name>; anything else -> 404
 
 Every reply Envoy makes itself (401, 403, 404, 413, 429, 503, transcoder 400s) is rewritten by
 `local_reply_config` into the JSON a transcoded gRPC error has: {"code": <grpc code>, "message": ..,
 "details": []}, so a client parses one error shape whatever produced it.
+
+Rate limits are per client, never one bucket that one client could empty for everyone. A request with a
+verified token spends its user's bucket (jwt_authn runs first and has put the token's `sub` in x-chirp-user-id);
+a request without one spends its client address's. So many users behind one address (an office, a carrier's
+NAT) are not throttled together, and a user cannot escape the limit by changing address; sign-up and log-in,
+which carry no access token, are limited per address. The address is the TCP peer's (`use_remote_address`
+with no trusted hops): a client cannot choose another by sending X-Forwarded-For. An IPv6 client counts as its
+/64, which one host usually holds whole. /healthz is never limited, so no client can make probes fail.
+
+Envoy does all of it (a local_ratelimit descriptor whose value is empty gets a bucket per value seen): no
+service counts requests. Buckets are per Envoy process and shared by its workers (per connection, a
+client would escape by reconnecting), so N edge replicas allow N times the rate; Envoy keeps the
+`rate_limit_clients` most recently seen clients of each kind, and one it has forgotten starts with a full
+bucket. Requests with a bad token are refused (401) by jwt_authn before the limiter. The edge's own JWKS fetch
+comes from 127.0.0.1 without a token, so it shares that address's bucket with local clients.
 """
 
 from __future__ import annotations
@@ -112,9 +128,16 @@ class EdgeOptions:
     admin_port: int = 9901
     # Envoy resolves a relative path against its working directory (the repository root under `make up`).
     descriptor: str = "gen/descriptor.binpb"
-    # Sustained requests per second and burst for the whole listener; 0 turns the limit off.
-    rate_limit_per_second: int = 200
-    rate_limit_burst: int = 400
+    # Token buckets per client (the module docstring says why): each signed-in user's, as sustained requests
+    # per second and burst; 0 per second turns that limit off.
+    rate_limit_per_second: int = 20
+    rate_limit_burst: int = 40
+    # Each client address's, for requests without a verified token; None: the per-user values.
+    rate_limit_address_per_second: int | None = None
+    rate_limit_address_burst: int | None = None
+    # Buckets kept of each kind (Envoy keeps 20 by default): the least recently seen client beyond it is
+    # forgotten, and starts again with a full bucket.
+    rate_limit_clients: int = 10000
     # Seconds an expired access token is still accepted, for clocks that disagree (Envoy's default is 60).
     jwt_clock_skew_s: int = 2
     # Largest request body the transcoder accepts (media uploads are the big ones); larger is 413.
@@ -177,7 +200,7 @@ def edge(
             _strip_trusted_headers_filter(),
             _refuse_raw_grpc_filter(),
             _jwt_filter(options),
-            *([_rate_limit_filter(options)] if options.rate_limit_per_second > 0 else []),
+            *([_rate_limit_filter(options)] if _client_limits(options) else []),
             _transcoder_filter(transcoded, options),
             {
                 "name": "envoy.filters.http.router",
@@ -422,22 +445,73 @@ def _jwt_filter(options: EdgeOptions) -> Config:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _ClientLimit:
+    """One kind of client the edge limits: how a request names its client, and each client's bucket."""
+
+    actions: list[Config]  # rate-limit actions that build the request's descriptor (none built: not this kind)
+    entries: list[Config]  # the descriptor they build; an empty value means "a bucket per value"
+    per_second: int
+    burst: int
+
+
+def _client_limits(options: EdgeOptions) -> list[_ClientLimit]:
+    limits = []
+    if options.rate_limit_per_second > 0:
+        # The header is there only when jwt_authn verified a token: header_mutation removed any client's copy.
+        user = [{"request_headers": {"header_name": USER_ID_HEADER, "descriptor_key": "user_id"}}]
+        entries = [{"key": "user_id", "value": ""}]
+        limits.append(_ClientLimit(user, entries, options.rate_limit_per_second, options.rate_limit_burst))
+    per_second = options.rate_limit_address_per_second
+    burst = options.rate_limit_address_burst
+    per_second = options.rate_limit_per_second if per_second is None else per_second
+    burst = options.rate_limit_burst if burst is None else burst
+    if per_second > 0:
+        anonymous = {
+            "descriptor_key": "client",
+            "descriptor_value": "anonymous",
+            "headers": [
+                # A signed-in user is limited as that user, from wherever they come.
+                {"name": USER_ID_HEADER, "present_match": False},
+                {"name": ":path", "string_match": {"exact": HEALTH_PATH}, "invert_match": True},
+            ],
+        }
+        address = {"masked_remote_address": {"v4_prefix_mask_len": 32, "v6_prefix_mask_len": 64}}
+        entries = [{"key": "client", "value": "anonymous"}, {"key": "masked_remote_address", "value": ""}]
+        limits.append(_ClientLimit([{"header_value_match": anonymous}, address], entries, per_second, burst))
+    return limits
+
+
 def _rate_limit_filter(options: EdgeOptions) -> Config:
     enabled = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
+    limits = _client_limits(options)
     return {
         "name": "envoy.filters.http.local_ratelimit",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
             "stat_prefix": "edge_rate_limit",
-            "token_bucket": {
-                "max_tokens": options.rate_limit_burst,
-                "tokens_per_fill": options.rate_limit_per_second,
-                "fill_interval": "1s",
-            },
+            # No token bucket of the filter's own: it would be one bucket for all. A request that builds no
+            # descriptor (/healthz, or a kind of client whose limit is off) is not limited.
+            "rate_limits": [{"actions": limit.actions} for limit in limits],
+            "descriptors": [
+                {
+                    "entries": limit.entries,
+                    "token_bucket": {
+                        "max_tokens": limit.burst,
+                        "tokens_per_fill": limit.per_second,
+                        "fill_interval": "1s",
+                    },
+                }
+                for limit in limits
+            ],
+            "always_consume_default_token_bucket": False,
+            "max_dynamic_descriptors": options.rate_limit_clients,
+            "local_rate_limit_per_downstream_connection": False,
             "filter_enabled": {**enabled, "runtime_key": "edge_rate_limit.enabled"},
             "filter_enforced": {**enabled, "runtime_key": "edge_rate_limit.enforced"},
             "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
-            # The bucket refills every second, so that is when a refused client may try again (RFC 9110 10.2.3).
+            # Every bucket gains at least one token a second, so a refused client may try again in one
+            # (RFC 9110 10.2.3); x-ratelimit-reset says the same in whole seconds, rounded down.
             "response_headers_to_add": [
                 {"header": {"key": "retry-after", "value": "1"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
             ],

@@ -52,9 +52,15 @@ class Settings:
     # The FileDescriptorSet for the transcoder; a placeholder is used while it has not been generated.
     descriptor: Path = REPO_ROOT / "gen" / "descriptor.binpb"
     log_level: str = "INFO"
-    # Edge token bucket: sustained requests per second and burst; 0 turns rate limiting off.
-    rate_limit_per_second: int = 200
-    rate_limit_burst: int = 400
+    # Edge rate limits (stack.envoy_config says how they work): each signed-in user's token bucket, as sustained
+    # requests per second and burst; 0 per second turns that limit off.
+    rate_limit_per_second: int = 20
+    rate_limit_burst: int = 40
+    # Each client address's bucket, for requests without a token; None: the per-user values.
+    rate_limit_address_per_second: int | None = None
+    rate_limit_address_burst: int | None = None
+    # How many users' and addresses' buckets the edge keeps; a client forgotten beyond it starts afresh.
+    rate_limit_clients: int = 10000
     # Seconds an access token is still accepted after it expires, for clocks that disagree.
     jwt_clock_skew: int = 2
     max_request_bytes: int = 8 * 1024 * 1024
@@ -77,16 +83,25 @@ class Settings:
         problems += [f"infra: unknown server {n!r} (known: {', '.join(INFRA)})" for n in self.infra - set(INFRA)]
         if self.log_level not in LOG_LEVELS:
             problems.append(f"log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
-        for name in ("port_offset", "rate_limit_per_second", "rate_limit_burst"):
-            if getattr(self, name) < 0:
+        limits = ("rate_limit_per_second", "rate_limit_burst", "rate_limit_address_per_second")
+        for name in ("port_offset", *limits, "rate_limit_address_burst"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
                 problems.append(f"{name}: must not be negative")
         # A clock skew of 0 would be Envoy's default of 60 s (its config cannot tell 0 from unset).
-        positive = ("max_request_bytes", "envoy_concurrency", "startup_timeout", "stop_timeout")
+        positive = ("max_request_bytes", "envoy_concurrency", "startup_timeout", "stop_timeout", "rate_limit_clients")
         for name in (*positive, "jwt_clock_skew"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name}: must be positive")
         if self.rate_limit_per_second and self.rate_limit_burst < self.rate_limit_per_second:
             problems.append("rate_limit_burst: must be at least rate_limit_per_second")
+        # The per-address values default to the per-user ones.
+        per_second, burst = self.rate_limit_address_per_second, self.rate_limit_address_burst
+        if (per_second, burst) != (None, None):
+            per_second = self.rate_limit_per_second if per_second is None else per_second
+            burst = self.rate_limit_burst if burst is None else burst
+            if per_second and burst < per_second:
+                problems.append("rate_limit_address_burst: must be at least rate_limit_address_per_second")
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -118,6 +133,9 @@ class Settings:
         read("CHIRP_LOG_LEVEL", _log_level, "log_level")
         read("CHIRP_RATE_LIMIT_PER_SECOND", _int(0, 1_000_000), "rate_limit_per_second")
         read("CHIRP_RATE_LIMIT_BURST", _int(0, 1_000_000), "rate_limit_burst")
+        read("CHIRP_RATE_LIMIT_ADDRESS_PER_SECOND", _int(0, 1_000_000), "rate_limit_address_per_second")
+        read("CHIRP_RATE_LIMIT_ADDRESS_BURST", _int(0, 1_000_000), "rate_limit_address_burst")
+        read("CHIRP_RATE_LIMIT_CLIENTS", _int(1, 10_000_000), "rate_limit_clients")
         read("CHIRP_JWT_CLOCK_SKEW", _int(1, 300), "jwt_clock_skew")
         read("CHIRP_MAX_REQUEST_BYTES", _int(1, 1 << 30), "max_request_bytes")
         read("CHIRP_ENVOY_CONCURRENCY", _int(1, 64), "envoy_concurrency")

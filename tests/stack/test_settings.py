@@ -41,6 +41,9 @@ def test_variables_are_parsed() -> None:
             "CHIRP_ENVOY": "off",
             "CHIRP_LOG_LEVEL": "debug",
             "CHIRP_RATE_LIMIT_PER_SECOND": "0",
+            "CHIRP_RATE_LIMIT_ADDRESS_PER_SECOND": "2",
+            "CHIRP_RATE_LIMIT_ADDRESS_BURST": "3",
+            "CHIRP_RATE_LIMIT_CLIENTS": "500",
             "CHIRP_JWT_CLOCK_SKEW": "4",
         }
     )
@@ -48,7 +51,8 @@ def test_variables_are_parsed() -> None:
     assert settings.services == ("auth", "tweet")
     assert settings.infra == frozenset({"nats", "valkey"})
     assert not settings.envoy and settings.log_level == "DEBUG" and settings.rate_limit_per_second == 0
-    assert settings.jwt_clock_skew == 4
+    assert (settings.rate_limit_address_per_second, settings.rate_limit_address_burst) == (2, 3)
+    assert (settings.rate_limit_clients, settings.jwt_clock_skew) == (500, 4)
     planned = ports.planned(registry.entries(), offset=settings.port_offset, overrides=settings.port_overrides)
     assert planned.http == 8081  # an override wins over the offset
     assert planned.mesh == 10100
@@ -69,6 +73,7 @@ def test_variables_are_parsed() -> None:
         ("CHIRP_STARTUP_TIMEOUT", "-1", "positive"),
         # 0 would be Envoy's default skew of 60 s.
         ("CHIRP_JWT_CLOCK_SKEW", "0", "expected 1-300"),
+        ("CHIRP_RATE_LIMIT_CLIENTS", "0", "expected 1-10000000"),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(variable: str, value: str, complaint: str) -> None:
@@ -89,6 +94,11 @@ def test_settings_built_in_code_are_checked_too() -> None:
         Settings(services=("nope",))
     with pytest.raises(ConfigError, match="rate_limit_burst"):
         Settings(rate_limit_per_second=10, rate_limit_burst=5)
+    with pytest.raises(ConfigError, match="rate_limit_address_burst: must be at least"):
+        Settings(rate_limit_address_per_second=10, rate_limit_address_burst=5)
+    # The address burst defaults to the per-user one, which is below this rate.
+    with pytest.raises(ConfigError, match="rate_limit_address_burst: must be at least"):
+        Settings(rate_limit_burst=40, rate_limit_address_per_second=50)
     with pytest.raises(ConfigError, match="jwt_clock_skew: must be positive"):
         Settings(jwt_clock_skew=0)
 
