@@ -54,25 +54,8 @@ async def up(settings: Settings) -> int:
     log.info("Chirp is up: REST API at %s  (Ctrl-C stops it)", stack.edge_url)
     if stack.skipped:
         log.info("not running (no module yet): %s", ", ".join(stack.skipped))
-    while not stopping.is_set():
-        exited = asyncio.ensure_future(stack.wait())
-        stop = asyncio.ensure_future(stopping.wait())
-        await asyncio.wait({exited, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        if exited.done():
-            process = exited.result()
-            log.error(
-                "%s exited with status %s; the rest keeps running. Last lines of %s:\n%s",
-                process.name,
-                process.returncode,
-                process.log_path,
-                process.tail(25),
-            )
-            stack.processes.pop(process.name)
-        else:
-            exited.cancel()
-        if not stack.processes:
-            break
+    log.info("/healthz reports every process; one that exits is restarted (logs in %s)", stack.log_dir)
+    await stopping.wait()
     log.info("stopping")
     await stack.stop()
     log.info("stopped")

@@ -6,14 +6,14 @@ caller derives from `services/registry.toml`, so adding a registry entry is the 
 
 The edge's request path, in filter order:
 
-    health_check      /healthz: 200 when every gated service cluster passes its gRPC health check, else 503
     header_mutation   drop any client-supplied x-chirp-user-id (only jwt_authn may set it)
     rbac              refuse raw gRPC (content-type application/grpc*): internal RPCs are not public
     jwt_authn         verify the bearer token; copy its `sub` into x-chirp-user-id
     local_ratelimit   a token bucket per signed-in user, or per client address for requests without a token;
                       429 with x-ratelimit-* and retry-after headers
     grpc_json_transcoder  REST/JSON <-> gRPC, gRPC errors -> JSON google.rpc.Status with the HTTP status
-    router            /chirp.<domain>.v1.<Service>/ -> cluster <name>; anything else -> 404
+    router            /chirp.<domain>.v1.<Service>/ -> cluster <name>; /healthz -> cluster health (the stack
+                      supervisor's report of every process, stack.health); anything else -> 404
 
 Every reply Envoy makes itself (401, 403, 404, 413, 429, 503, transcoder 400s) is rewritten by
 `local_reply_config` into the JSON a transcoded gRPC error has: {"code": <grpc code>, "message": ..,
@@ -37,7 +37,7 @@ comes from 127.0.0.1 without a token, so it shares that address's bucket with lo
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,7 @@ HTTP_TO_GRPC: Mapping[int, int] = {
     500: 13,  # INTERNAL
     501: 12,  # UNIMPLEMENTED
     502: 14,  # UNAVAILABLE: upstream reset
-    503: 14,  # UNAVAILABLE: no healthy upstream, connect failure, unhealthy /healthz
+    503: 14,  # UNAVAILABLE: no healthy upstream, connect failure
     504: 4,  # DEADLINE_EXCEEDED: upstream timeout
 }
 _UNKNOWN = 2
@@ -148,6 +148,8 @@ class EdgeOptions:
     stream_idle_timeout_s: float = 300.0
     max_connections: int = 10000
     access_log: bool = True
+    # Where /healthz is answered: the local stack's health monitor (stack.health) on 127.0.0.1.
+    health_port: int = 9903
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,20 +172,15 @@ def edge(
     options: EdgeOptions = EdgeOptions(),
     transcoded: Sequence[str] | None = None,
     streaming_paths: Sequence[str] = (),
-    health_gate: Collection[str] | None = None,
 ) -> Config:
     """The edge bootstrap.
 
     `transcoded` lists the gRPC services the transcoder serves (default: every upstream's; each must be in the
     descriptor set). `streaming_paths` are the gRPC paths of server-streaming methods, routed without a
-    deadline. `health_gate` names the clusters /healthz requires healthy (default: every upstream).
+    deadline.
     """
     if transcoded is None:
         transcoded = [u.proto for u in upstreams]
-    gate = [u.name for u in upstreams] if health_gate is None else sorted(health_gate)
-    unknown = set(gate) - {u.name for u in upstreams}
-    if unknown:
-        raise ValueError(f"health_gate names clusters that do not exist: {sorted(unknown)}")
     hcm: Config = {
         "@type": _HCM,
         "stat_prefix": "edge",
@@ -196,7 +193,6 @@ def edge(
         "request_headers_timeout": "10s",
         "route_config": _edge_routes(upstreams, options, streaming_paths),
         "http_filters": [
-            _health_check_filter(gate),
             _strip_trusted_headers_filter(),
             _refuse_raw_grpc_filter(),
             _jwt_filter(options),
@@ -211,8 +207,9 @@ def edge(
     }
     if options.access_log:
         hcm["access_log"] = [_stdout_access_log()]
-    clusters = [_grpc_cluster(u, health_checked=True) for u in upstreams]
-    clusters.append(_jwks_cluster(options.http_port))
+    clusters = [_grpc_cluster(u) for u in upstreams]
+    clusters.append(_http_cluster("jwks", options.http_port))
+    clusters.append(_http_cluster("health", options.health_port))
     return {
         "admin": _admin(options.admin_port),
         "static_resources": {
@@ -265,7 +262,7 @@ def mesh(upstreams: Sequence[Upstream], *, options: MeshOptions = MeshOptions())
         "admin": _admin(options.admin_port),
         "static_resources": {
             "listeners": [_listener("mesh_grpc", options.port, hcm)],
-            "clusters": [_grpc_cluster(u, health_checked=False) for u in upstreams],
+            "clusters": [_grpc_cluster(u) for u in upstreams],
         },
         "layered_runtime": _runtime(),
         "overload_manager": _connection_limit(options.max_connections),
@@ -297,9 +294,10 @@ def render(config: Config, *, title: str, notes: Iterable[str] = ()) -> str:
         address = endpoint["address"]["socket_address"]
         if cluster["name"] == "jwks":
             what = f"this listener, for jwt_authn to fetch {JWKS_PATH}"
+        elif cluster["name"] == "health":
+            what = f"{HEALTH_PATH}: the local stack's report of every process (HTTP/1.1)"
         else:
-            checked = ", gRPC health checked" if "health_checks" in cluster else ""
-            what = f"{served.get(cluster['name'], '(no route)')} (HTTP/2{checked})"
+            what = f"{served.get(cluster['name'], '(no route)')} (HTTP/2)"
         lines.append(f"#   {cluster['name']:<14} {address['address']}:{address['port_value']:<6} {what}")
     header = "\n".join(line.rstrip() for line in lines)
     body = yaml.safe_dump(config, sort_keys=False, default_flow_style=False, width=110)
@@ -342,24 +340,26 @@ def _edge_routes(upstreams: Sequence[Upstream], options: EdgeOptions, streaming_
     ]
     routes.append(
         {
+            "name": "health",
+            "match": {"path": HEALTH_PATH, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+            "route": {"cluster": "health", "timeout": "2s"},
+            # The transcoder would refuse a path that maps to no gRPC method before the router saw it.
+            "typed_per_filter_config": {
+                "envoy.filters.http.grpc_json_transcoder": {
+                    "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                    "disabled": True,
+                }
+            },
+        }
+    )
+    routes.append(
+        {
             "name": "not_found",
             "match": {"prefix": "/"},
             "direct_response": {"status": 404, "body": {"inline_string": "no such route"}},
         }
     )
     return {"name": "edge", "virtual_hosts": [{"name": "chirp", "domains": ["*"], "routes": routes}]}
-
-
-def _health_check_filter(gate: Sequence[str]) -> Config:
-    return {
-        "name": "envoy.filters.http.health_check",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck",
-            "pass_through_mode": False,
-            "headers": [{"name": ":path", "string_match": {"exact": HEALTH_PATH}}],
-            "cluster_min_healthy_percentages": {name: {"value": 100.0} for name in gate},
-        },
-    }
 
 
 def _strip_trusted_headers_filter() -> Config:
@@ -561,33 +561,11 @@ def _local_reply_config() -> Config:
             }
         }
 
-    # The health check filter answers an unhealthy /healthz with an empty body; say what it means.
-    unhealthy = {
-        "and_filter": {
-            "filters": [
-                status_is(503),
-                {"header_filter": {"header": {"name": ":path", "string_match": {"exact": HEALTH_PATH}}}},
-            ]
-        }
-    }
-    mappers: list[Config] = [
-        {
-            "filter": unhealthy,
-            "body": {"inline_string": "not every service is serving"},
-            "body_format_override": body(HTTP_TO_GRPC[503]),
-        }
-    ]
+    mappers: list[Config] = []
     mappers += [
         {"filter": status_is(status), "body_format_override": body(code)} for status, code in HTTP_TO_GRPC.items()
     ]
     mappers.append({"filter": status_is(400, "GE"), "body_format_override": body(_UNKNOWN)})
-    # /healthz's 200 stays a local reply but gets a JSON body as well.
-    mappers.append(
-        {
-            "filter": status_is(200),
-            "body_format_override": {"json_format": {"status": "SERVING"}, "content_type": "application/json"},
-        }
-    )
     return {"mappers": mappers}
 
 
@@ -606,19 +584,20 @@ def _stdout_access_log() -> Config:
     }
 
 
-def _jwks_cluster(http_port: int) -> Config:
+def _http_cluster(name: str, port: int) -> Config:
+    """A plain HTTP/1.1 upstream on 127.0.0.1: the edge itself (for its JWKS), the stack's health monitor."""
     return {
-        "name": "jwks",
+        "name": name,
         "type": "STATIC",
         "connect_timeout": "1s",
-        "load_assignment": _endpoint("jwks", http_port),
+        "load_assignment": _endpoint(name, port),
     }
 
 
 # --- shared pieces ------------------------------------------------------------------------------------------
 
 
-def _grpc_cluster(upstream: Upstream, *, health_checked: bool) -> Config:
+def _grpc_cluster(upstream: Upstream) -> Config:
     cluster: Config = {
         "name": upstream.name,
         "type": "STATIC",
@@ -647,19 +626,6 @@ def _grpc_cluster(upstream: Upstream, *, health_checked: bool) -> Config:
             "max_ejection_percent": 50,
         },
     }
-    if health_checked:
-        # Frequent checks, also without traffic (Envoy's no-traffic default is 60 s): /healthz must turn 200
-        # within a second or two of a service reporting SERVING.
-        cluster["health_checks"] = [
-            {
-                "timeout": "1s",
-                "interval": "1s",
-                "no_traffic_interval": "1s",
-                "unhealthy_threshold": 2,
-                "healthy_threshold": 1,
-                "grpc_health_check": {},
-            }
-        ]
     return cluster
 
 

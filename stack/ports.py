@@ -22,6 +22,7 @@ INFRA_DEFAULTS: Mapping[str, int] = {
     "mesh": 10000,  # the mesh listener services call each other through
     "edge_admin": 9901,
     "mesh_admin": 9902,
+    "health": 9903,  # the supervisor's report of every process, which the edge serves as /healthz
     "nats": 4222,
     "nats_monitor": 8222,
     "valkey": 6379,
@@ -44,6 +45,7 @@ class Ports:
     mesh: int
     edge_admin: int
     mesh_admin: int
+    health: int
     nats: int
     nats_monitor: int
     valkey: int

@@ -13,9 +13,11 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2
 
+from services.kit.clients import RECONNECT_BACKOFF
+
 from .processes import Process
 
-__all__ = ["NotReady", "grpc_serving", "http_ok", "jwks_fetched", "valkey_ping", "wait_ready"]
+__all__ = ["GrpcHealth", "NotReady", "Probe", "grpc_serving", "http_ok", "jwks_fetched", "valkey_ping", "wait_ready"]
 
 Probe = Callable[[], Awaitable[bool]]
 
@@ -49,6 +51,30 @@ async def valkey_ping(port: int) -> bool:
         return False
     finally:
         writer.close()
+
+
+class GrpcHealth:
+    """`grpc_serving` over one long-lived channel, for a probe asked every second (a new channel per question
+    costs a connection and its HTTP/2 handshake each time). The channel reconnects by itself after a restart."""
+
+    def __init__(self, port: int, service: str = "") -> None:
+        self._request = health_pb2.HealthCheckRequest(service=service)
+        self._channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=RECONNECT_BACKOFF)
+        self._check = self._channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
+
+    async def __call__(self) -> bool:
+        try:
+            reply = await self._check(self._request, timeout=_TIMEOUT)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    async def close(self) -> None:
+        await self._channel.close()
 
 
 async def grpc_serving(port: int, service: str = "") -> bool:

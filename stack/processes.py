@@ -3,6 +3,12 @@
 Children get PR_SET_PDEATHSIG, so the kernel sends them SIGTERM when the supervisor dies, even by SIGKILL.
 The signal follows the *thread* that forked the child: start processes from a thread that lives as long as
 the stack (the event loop's thread), never from a short-lived worker thread.
+
+The death signal is set by util-linux's `setpriv --pdeathsig`, which then executes the command, rather than by a
+`preexec_fn` calling prctl: without a preexec_fn, subprocess starts the child with vfork, which runs no fork
+handlers. grpcio installs fork handlers that wait for gRPC's threads to go quiet, and a fork made while the
+supervisor's own health probes were using gRPC hung its event loop for good. Where setpriv is missing, the
+preexec_fn is the fallback.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -22,6 +29,9 @@ _PR_SET_PDEATHSIG = 1
 # Resolved before any fork: the child may only call async-signal-safe code between fork and exec.
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
 _prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+_SETPRIV = shutil.which("setpriv")
 
 
 def _die_with(parent: int) -> Callable[[], None]:
@@ -66,6 +76,9 @@ class Process:
         self.cwd = cwd
         self._popen: subprocess.Popen[bytes] | None = None
         self._log_start = 0
+        self.started_at = 0.0  # time.monotonic() of the last start
+        # Set by `stop()`: the process was asked to end, so its exit is not a crash to restart after.
+        self.stopping = False
 
     def __repr__(self) -> str:
         return f"<Process {self.name} pid={self.pid} returncode={self.returncode}>"
@@ -84,14 +97,23 @@ class Process:
         return self._popen is not None and self._popen.poll() is None
 
     def start(self) -> None:
+        """Start the process (again, after it exited: the log is appended to, not truncated)."""
+        if self.running:
+            raise RuntimeError(f"{self.name} is already running")
+        self.stopping = False
+        self.started_at = time.monotonic()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._log_start = log.tell()
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             log.write(f"=== {stamp} {self.name}: {' '.join(self.argv)}\n".encode())
             log.flush()
+            if _SETPRIV is not None:
+                argv, preexec = [_SETPRIV, "--pdeathsig", "TERM", "--", *self.argv], None
+            else:
+                argv, preexec = list(self.argv), _die_with(os.getpid())
             self._popen = subprocess.Popen(
-                self.argv,
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -99,7 +121,7 @@ class Process:
                 cwd=self.cwd,
                 # Own group: a terminal's Ctrl-C reaches only the supervisor, which stops children in order.
                 process_group=0,
-                preexec_fn=_die_with(os.getpid()),
+                preexec_fn=preexec,
             )
 
     async def wait(self) -> None:
@@ -110,6 +132,7 @@ class Process:
 
     async def stop(self, grace: float) -> int | None:
         """SIGTERM the process group, SIGKILL it after `grace` seconds; return the exit status."""
+        self.stopping = True
         if self._popen is None:
             return None
         pgid = self._popen.pid
@@ -123,6 +146,13 @@ class Process:
                 await self.wait()
         # The leader is a zombie until reaped, so its group id cannot have been reused: kill any straggler.
         self._signal_group(pgid, signal.SIGKILL)
+        return self._popen.wait()
+
+    def reap(self) -> int | None:
+        """After the process exited by itself: kill what is left of its group, collect and return its status."""
+        if self._popen is None:
+            return None
+        self._signal_group(self._popen.pid, signal.SIGKILL)
         return self._popen.wait()
 
     def tail(self, lines: int = 30) -> str:

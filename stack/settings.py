@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from services.kit import registry
 
 from . import ports
+from .restarts import RestartPolicy
 
 __all__ = ["INFRA", "LOG_LEVELS", "REPO_ROOT", "ConfigError", "Settings"]
 
@@ -69,6 +70,9 @@ class Settings:
     stop_timeout: float = 10.0
     # Extra environment for every service process, on top of the CHIRP_* the stack sets.
     service_env: Mapping[str, str] = field(default_factory=dict)
+    # Start a process that exits by itself again (stack.restarts); off, an exit is only logged.
+    restart: bool = True
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
 
     def __post_init__(self) -> None:
         # Accept plain strings for paths (frozen: assign through object).
@@ -115,11 +119,11 @@ class Settings:
         values: dict[str, Any] = {}
         problems: list[str] = []
 
-        def read(var: str, parse: Callable[[str], T], name: str) -> None:
+        def read(var: str, parse: Callable[[str], T], name: str, into: dict[str, Any] = values) -> None:
             raw = env.get(var, "").strip()
             if raw:
                 try:
-                    values[name] = parse(raw)
+                    into[name] = parse(raw)
                 except ValueError as exc:
                     problems.append(f"{var}={raw!r}: {exc}")
 
@@ -141,6 +145,16 @@ class Settings:
         read("CHIRP_ENVOY_CONCURRENCY", _int(1, 64), "envoy_concurrency")
         read("CHIRP_STARTUP_TIMEOUT", _seconds, "startup_timeout")
         read("CHIRP_STOP_TIMEOUT", _seconds, "stop_timeout")
+        read("CHIRP_RESTART", _flag, "restart")
+        policy: dict[str, Any] = {}
+        read("CHIRP_RESTART_MAX_DELAY", _seconds, "max_delay", policy)
+        read("CHIRP_CRASH_LOOP_LIMIT", _int(1, 1000), "limit", policy)
+        read("CHIRP_CRASH_LOOP_WINDOW", _seconds, "window", policy)
+        if policy:
+            try:
+                values["restart_policy"] = RestartPolicy(**policy)
+            except ValueError as exc:
+                problems.append(f"CHIRP_RESTART_*/CHIRP_CRASH_LOOP_*: {exc}")
 
         port_overrides: dict[str, int] = {}
         keys = [*ports.INFRA_DEFAULTS]

@@ -6,6 +6,12 @@
 Start-up goes in tiers, each waited for before the next (services connect to the infrastructure when they
 start): infrastructure, Envoy, services, then the edge's own view (/healthz 200, JWKS fetched). Shutdown is
 the reverse. Any failure stops what was started and raises NotReady with the culprit's last log lines.
+
+Once started, the stack keeps itself running: a process that exits by itself (a crash, `kill -9`, the OOM
+killer) is started again with the same command, after a delay that grows while it keeps failing, until it
+crash-loops (see stack.restarts). Every restart is logged. /healthz, which the edge serves from this
+process's health monitor (stack.health), names what is down meanwhile. A process the stack was asked to stop
+(`stop()`, `restart()`) is not a crash.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ import fcntl
 import importlib.util
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -26,7 +34,9 @@ from services.kit import registry
 from services.kit.registry import Entry
 
 from . import descriptors, envoy_config, ports, probes, servers
+from .health import Health
 from .processes import Process
+from .restarts import RestartHistory
 from .settings import REPO_ROOT, ConfigError, Settings
 
 __all__ = ["Stack"]
@@ -66,7 +76,13 @@ class Stack:
         self.services: tuple[str, ...] = ()  # registry entries running
         self.skipped: tuple[str, ...] = ()  # registry entries left out because their module is missing
         self.startup_seconds: dict[str, float] = {}
+        self.health = Health()
+        self.health_url = f"http://127.0.0.1:{self.ports.health}/healthz"
         self._lock: IO[str] | None = None
+        self._keepers: dict[str, asyncio.Task[None]] = {}  # process name -> the task restarting it
+        self._histories: dict[str, RestartHistory] = {}
+        self._stopping = False
+        self._background: tuple[asyncio.AbstractEventLoop, threading.Thread] | None = None  # see __enter__
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -80,21 +96,31 @@ class Stack:
         for name in self.skipped:
             log.warning("skipping %s: no module %s to run yet", name, registry.entry(name).module)
         self._prepare(run)
+        self._stopping = False
         try:
+            await self.health.serve(self.ports.health)
             await self._start_infra(deadline)
             if self.settings.envoy:
-                await self._start_envoy([e.name for e in run if e.kind == "service"], deadline)
+                await self._start_envoy(deadline)
             await self._start_services(run, deadline)
             if self.settings.envoy:
                 await self._await_edge(deadline)
         except BaseException:
             await self.stop()
             raise
+        for process in self.processes.values():
+            self._keep_running(process)
         self.startup_seconds["total"] = time.monotonic() - began
         log.info("stack ready in %.1fs", self.startup_seconds["total"])
 
     async def stop(self) -> None:
         """Stop every process, newest tier first: SIGTERM, then SIGKILL after settings.stop_timeout."""
+        self._stopping = True
+        keepers = list(self._keepers.values())
+        for keeper in keepers:
+            keeper.cancel()
+        await asyncio.gather(*keepers, return_exceptions=True)
+        self._keepers.clear()
         tiers = [
             [p for name, p in self.processes.items() if name in self.services],
             [p for name, p in self.processes.items() if name in ("edge", "mesh")],
@@ -105,21 +131,71 @@ class Stack:
             for process, status in zip(tier, statuses, strict=True):
                 log.debug("stopped %s (status %s)", process.name, status)
         self.processes.clear()
+        await self.health.close()
+        self.health = Health()
         if self._lock is not None:
             self._lock.close()  # releases the flock
             self._lock = None
 
-    async def wait(self) -> Process:
-        """Wait until any process exits; return it (for supervisors that report or restart)."""
-        watchers = {asyncio.ensure_future(p.wait()): p for p in self.processes.values()}
-        if not watchers:
-            raise RuntimeError("no process is running")
-        try:
-            done, _ = await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in watchers:
-                task.cancel()
-        return watchers[next(iter(done))]
+    async def restart(self, name: str, *, env: Mapping[str, str] | None = None) -> None:
+        """Stop the process `name` and start it again, with `env` added to the environment it had started
+        with (None: as it was); return once it is ready. Not a crash: it does not count towards the limit."""
+        old = self.processes[name]
+        keeper = self._keepers.pop(name, None)
+        if keeper is not None:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+        await old.stop(self.settings.stop_timeout)
+        self.health.exited(name, "being restarted")
+        base = self.service_env(name) if name in self.services else old.env
+        process = Process(name, old.argv, log_path=old.log_path, env={**base, **(env or {})}, cwd=old.cwd)
+        process.start()
+        self.processes[name] = process
+        self.health.restarted(name)
+        await probes.wait_ready(
+            name, self.health.parts[name].probe, deadline=time.monotonic() + self.settings.startup_timeout,
+            process=process,
+        )  # fmt: skip
+        self.health.ready(name)
+        self._keep_running(process)
+
+    def _keep_running(self, process: Process) -> None:
+        self._keepers[process.name] = asyncio.ensure_future(self._restart_on_exit(process))
+
+    async def _restart_on_exit(self, process: Process) -> None:
+        """Start `process` again whenever it exits by itself, until it crash-loops or the stack stops."""
+        name = process.name
+        history = self._histories.setdefault(name, RestartHistory(self.settings.restart_policy))
+        while True:
+            await process.wait()
+            if self._stopping or process.stopping:
+                return
+            ran_for = time.monotonic() - process.started_at
+            status = _describe_exit(process.reap())
+            if not self.settings.restart:
+                log.error(
+                    "%s %s; not restarting it (restarts are off). Last lines of %s:\n%s",
+                    name, status, process.log_path, process.tail(25),
+                )  # fmt: skip
+                self.health.exited(name, f"{status}; restarts are off")
+                return
+            delay = history.exited(ran_for=ran_for, now=time.monotonic())
+            if delay is None:
+                log.error(
+                    "%s %s, %s: it is crash-looping and will not be restarted (restart the stack once it is "
+                    "fixed). Last lines of %s:\n%s",
+                    name, status, history.describe_limit(), process.log_path, process.tail(25),
+                )  # fmt: skip
+                self.health.exited(name, f"crash-looping ({status}; {history.describe_limit()})")
+                return
+            log.warning(
+                "%s %s after running %.1fs; restarting it in %.1fs (restart %d)",
+                name, status, ran_for, delay, history.restarts,
+            )  # fmt: skip
+            self.health.exited(name, f"{status}; restarting in {delay:.1f}s")
+            await asyncio.sleep(delay)
+            process.start()
+            self.health.restarted(name)
 
     async def __aenter__(self) -> Stack:
         await self.start()
@@ -131,14 +207,37 @@ class Stack:
         await self.stop()
 
     def __enter__(self) -> Stack:
-        # A synchronous caller has no loop of its own; processes outlive the short-lived loops used here.
-        asyncio.run(self.start())
+        # A synchronous caller has no loop of its own, and the stack needs one while it runs (restarts, the
+        # health monitor): it gets a thread with a loop, which also forks every child (see PR_SET_PDEATHSIG).
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="chirp-stack", daemon=True)
+        thread.start()
+        self._background = (loop, thread)
+        try:
+            asyncio.run_coroutine_threadsafe(self.start(), loop).result()
+        except BaseException:
+            self._end_background()
+            raise
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        asyncio.run(self.stop())
+        if self._background is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.stop(), self._background[0]).result()
+        finally:
+            self._end_background()
+
+    def _end_background(self) -> None:
+        if self._background is None:
+            return
+        loop, thread = self._background
+        self._background = None
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
 
     # --- what a service process gets -------------------------------------------------------------------------
 
@@ -238,7 +337,7 @@ class Stack:
         if not wanted:
             return
         d = self.data_dir
-        checks: list[tuple[str, probes.Probe]] = []
+        started: list[str] = []
         if "nats" in wanted:
             (d / "nats").mkdir(exist_ok=True)
             argv = servers.nats_argv(
@@ -247,14 +346,15 @@ class Stack:
                 monitor_port=self.ports.nats_monitor,
                 store_dir=d / "nats",
             )
-            self._spawn("nats", argv)
             # /healthz answers 200 only once JetStream is up as well.
-            checks.append(("nats", _http(f"http://127.0.0.1:{self.ports.nats_monitor}/healthz")))
+            self._spawn("nats", argv, kind="server", probe=_http(f"http://127.0.0.1:{self.ports.nats_monitor}/healthz"))
+            started.append("nats")
         if "valkey" in wanted:
             (d / "valkey").mkdir(exist_ok=True)
-            self._spawn("valkey", servers.valkey_argv(port=self.ports.valkey, data_dir=d / "valkey"))
             port = self.ports.valkey
-            checks.append(("valkey", lambda: probes.valkey_ping(port)))
+            argv = servers.valkey_argv(port=port, data_dir=d / "valkey")
+            self._spawn("valkey", argv, kind="server", probe=lambda: probes.valkey_ping(port))
+            started.append("valkey")
         if "typesense" in wanted:
             (d / "typesense").mkdir(exist_ok=True)
             argv = servers.typesense_argv(
@@ -263,11 +363,14 @@ class Stack:
                 data_dir=d / "typesense",
             )
             self._warn_if_typesense_moved(d / "typesense" / "chirp-ports")
-            self._spawn("typesense", argv, env=servers.typesense_env(self.typesense_api_key))
-            checks.append(("typesense", _http(f"{self.typesense_url}/health")))
-        await self._await_all(checks, deadline)
+            self._spawn(
+                "typesense", argv, kind="server", probe=_http(f"{self.typesense_url}/health"),
+                env=servers.typesense_env(self.typesense_api_key),
+            )  # fmt: skip
+            started.append("typesense")
+        await self._await_started(started, deadline)
 
-    async def _start_envoy(self, gate: list[str], deadline: float) -> None:
+    async def _start_envoy(self, deadline: float) -> None:
         upstreams = [envoy_config.Upstream(e.name, e.proto, self.ports.grpc[e.name]) for e in registry.services()]
         descriptor, info = self._descriptor([u.proto for u in upstreams])
         transcoded = [u.proto for u in upstreams if u.proto in info.services]
@@ -287,32 +390,31 @@ class Stack:
                 rate_limit_clients=self.settings.rate_limit_clients,
                 jwt_clock_skew_s=self.settings.jwt_clock_skew,
                 max_request_bytes=self.settings.max_request_bytes,
+                health_port=self.ports.health,
             ),
             transcoded=transcoded,
             streaming_paths=info.streaming_paths_of(transcoded),
-            health_gate=gate,
         )
         mesh = envoy_config.mesh(
             upstreams,
             options=envoy_config.MeshOptions(port=self.ports.mesh, admin_port=self.ports.mesh_admin),
         )
-        checks: list[tuple[str, probes.Probe]] = []
         for name, config, admin in (("edge", edge, self.ports.edge_admin), ("mesh", mesh, self.ports.mesh_admin)):
             path = self.run_dir / f"{name}.yaml"
             path.write_text(envoy_config.render(config, title=f"Chirp {name} (generated at stack start)"))
-            self._spawn(name, servers.envoy_argv(path, concurrency=self.settings.envoy_concurrency))
-            checks.append((name, _http(f"http://127.0.0.1:{admin}/ready")))
-        await self._await_all(checks, deadline)
+            argv = servers.envoy_argv(path, concurrency=self.settings.envoy_concurrency)
+            self._spawn(name, argv, kind="proxy", probe=_http(f"http://127.0.0.1:{admin}/ready"))
+        await self._await_started(["edge", "mesh"], deadline)
 
     async def _start_services(self, run: list[Entry], deadline: float) -> None:
         self.services = tuple(e.name for e in run)
-        checks: list[tuple[str, probes.Probe]] = []
         for e in run:
             module = self.settings.modules.get(e.name, e.module)
-            self._spawn(e.name, [sys.executable, "-m", module], env=self.service_env(e.name))
-            port = self.ports.grpc[e.name]
-            checks.append((e.name, lambda port=port: probes.grpc_serving(port)))  # type: ignore[misc]
-        await self._await_all(checks, deadline)
+            self._spawn(
+                e.name, [sys.executable, "-m", module], kind=e.kind, probe=probes.GrpcHealth(self.ports.grpc[e.name]),
+                env=self.service_env(e.name),
+            )  # fmt: skip
+        await self._await_started([e.name for e in run], deadline)
 
     async def _await_edge(self, deadline: float) -> None:
         checks: list[tuple[str, probes.Probe]] = [("edge /healthz", _http(f"{self.edge_url}/healthz"))]
@@ -346,12 +448,20 @@ class Stack:
             log.warning("typesense ports changed since the last run (%s -> %s): ready in about 10 s", before, now)
         record.write_text(now + "\n")
 
-    def _spawn(self, name: str, argv: list[str], *, env: Mapping[str, str] | None = None) -> Process:
+    def _spawn(
+        self, name: str, argv: list[str], *, kind: str, probe: probes.Probe, env: Mapping[str, str] | None = None
+    ) -> Process:
+        """Start a process and have /healthz report it, `probe` telling whether it serves."""
         process = Process(name, argv, log_path=self.log_dir / f"{name}.log", env=env or os.environ, cwd=REPO_ROOT)
         process.start()
         self.processes[name] = process
+        self.health.add(name, kind, probe)
         log.debug("started %s (pid %s)", name, process.pid)
         return process
+
+    async def _await_started(self, names: list[str], deadline: float) -> None:
+        """Wait until every process named is ready (by the probe it was spawned with)."""
+        await self._await_all([(name, self.health.parts[name].probe) for name in names], deadline)
 
     async def _await_all(
         self, checks: Iterable[tuple[str, probes.Probe]], deadline: float, *, owner: Process | None = None
@@ -359,6 +469,8 @@ class Stack:
         async def one(name: str, probe: probes.Probe) -> None:
             process = owner or self.processes.get(name)
             seconds = await probes.wait_ready(name, probe, deadline=deadline, process=process)
+            if owner is None:
+                self.health.ready(name)
             self.startup_seconds[name] = seconds
             log.info("  %-16s ready in %.1fs", name, seconds)
 
@@ -370,6 +482,16 @@ class Stack:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _describe_exit(status: int | None) -> str:
+    """`exited with status 3`, `was killed by SIGKILL`."""
+    if status is not None and status < 0:
+        try:
+            return f"was killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"was killed by signal {-status}"
+    return f"exited with status {status}"
 
 
 def _http(url: str) -> probes.Probe:

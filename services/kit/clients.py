@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.kit import identity
 
-__all__ = ["mesh_channel", "stub"]
+__all__ = ["RECONNECT_BACKOFF", "mesh_channel", "stub"]
 
 T = TypeVar("T")
 
@@ -39,8 +39,18 @@ def mesh_channel(address: str, *, service: str) -> grpc.aio.Channel:
             ("grpc.enable_retries", 0),
             ("grpc.primary_user_agent", f"chirp-{service}"),
             ("grpc.keepalive_time_ms", 30_000),
+            *RECONNECT_BACKOFF,
         ],
     )
+
+
+# After the mesh restarts, calls flow again within a second: grpc's default reconnect backoff grows to two
+# minutes, which would keep a service failing long after the proxy next to it is back.
+RECONNECT_BACKOFF: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
 
 
 def stub(channel: grpc.aio.Channel, stub_class: Callable[[Any], T]) -> T:

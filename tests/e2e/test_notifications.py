@@ -21,8 +21,7 @@ import pytest_asyncio
 from chirp.engagement.v1 import engagement_events_pb2
 
 from stack import Stack
-from stack.probes import grpc_serving, http_ok, wait_ready
-from stack.processes import Process
+from stack.probes import http_ok, wait_ready
 from tests.e2e.client import Account, error_reason, eventually, register_and_login, violated_fields
 from tests.notification.smtp import Mailbox
 
@@ -391,17 +390,8 @@ async def _notification_service_with(stack: Stack, env: dict[str, str]) -> Async
     """Run the stack's notification process with `env` added, and as it was afterwards."""
 
     async def restart(extra: dict[str, str]) -> None:
-        old = stack.processes["notification"]
-        await old.stop(stack.settings.stop_timeout)
-        process = Process(
-            "notification", old.argv, log_path=old.log_path, env={**stack.service_env("notification"), **extra},
-            cwd=old.cwd,
-        )  # fmt: skip
-        process.start()
-        stack.processes["notification"] = process
+        await stack.restart("notification", env=extra)
         deadline = time.monotonic() + 30
-        port = stack.ports.grpc["notification"]
-        await wait_ready("notification", lambda: grpc_serving(port), deadline=deadline, process=process)
         await wait_ready("edge /healthz", lambda: http_ok(f"{stack.edge_url}/healthz"), deadline=deadline)
 
     await restart(env)

@@ -90,7 +90,6 @@ def test_every_registry_service_is_a_cluster_a_route_and_a_transcoded_service() 
     edge = yaml.safe_load(envoy_config.EDGE_CONFIG_PATH.read_text())
     mesh = yaml.safe_load(envoy_config.MESH_CONFIG_PATH.read_text())
     transcoder = http_filter(edge, "envoy.filters.http.grpc_json_transcoder")
-    gate = http_filter(edge, "envoy.filters.http.health_check")["cluster_min_healthy_percentages"]
     for config in (edge, mesh):
         clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
         routed = {r["match"].get("prefix"): r["route"]["cluster"] for r in routes(config) if "route" in r}
@@ -99,7 +98,6 @@ def test_every_registry_service_is_a_cluster_a_route_and_a_transcoded_service() 
             assert endpoint["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": e.port}
             assert routed[f"/{e.proto}/"] == e.name
     assert transcoder["services"] == [e.proto for e in registry.services()]
-    assert set(gate) == {e.name for e in registry.services()}
     # Workers serve no API: nothing routes to them.
     workers = {e.name for e in registry.entries() if e.kind == "worker"}
     assert workers.isdisjoint(c["name"] for c in edge["static_resources"]["clusters"])
@@ -109,7 +107,6 @@ def test_edge_filters_run_in_the_documented_order() -> None:
     edge = envoy_config.edge(UPSTREAMS)
     hcm = edge["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     assert [f["name"].rpartition(".")[2] for f in hcm["http_filters"]] == [
-        "health_check",
         "header_mutation",
         "rbac",
         "jwt_authn",
@@ -159,6 +156,12 @@ def test_mesh_retries_only_what_is_safe_to_retry_and_is_http2_only() -> None:
         assert "outlier_detection" in cluster and "circuit_breakers" in cluster
 
 
-def test_health_gate_must_name_existing_clusters() -> None:
-    with pytest.raises(ValueError, match="nope"):
-        envoy_config.edge(UPSTREAMS, health_gate=["auth", "nope"])
+def test_healthz_goes_to_the_stack_health_monitor_past_the_transcoder() -> None:
+    edge = envoy_config.edge(UPSTREAMS, options=envoy_config.EdgeOptions(health_port=19903))
+    health = next(r for r in routes(edge) if r["name"] == "health")
+    assert health["match"]["path"] == "/healthz" and health["route"]["cluster"] == "health"
+    # Without this the transcoder answers 404 for a path that is no gRPC method.
+    assert health["typed_per_filter_config"]["envoy.filters.http.grpc_json_transcoder"]["disabled"] is True
+    clusters = {c["name"]: c for c in edge["static_resources"]["clusters"]}
+    endpoint = clusters["health"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+    assert endpoint["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 19903}
