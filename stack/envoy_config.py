@@ -130,8 +130,8 @@ class EdgeOptions:
     descriptor: str = "gen/descriptor.binpb"
     # Token buckets per client (the module docstring says why): each signed-in user's, as sustained requests
     # per second and burst; 0 per second turns that limit off.
-    rate_limit_per_second: int = 20
-    rate_limit_burst: int = 40
+    rate_limit_per_second: int = 200
+    rate_limit_burst: int = 400
     # Each client address's, for requests without a verified token; None: the per-user values.
     rate_limit_address_per_second: int | None = None
     rate_limit_address_burst: int | None = None

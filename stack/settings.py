@@ -55,8 +55,8 @@ class Settings:
     log_level: str = "INFO"
     # Edge rate limits (stack.envoy_config says how they work): each signed-in user's token bucket, as sustained
     # requests per second and burst; 0 per second turns that limit off.
-    rate_limit_per_second: int = 20
-    rate_limit_burst: int = 40
+    rate_limit_per_second: int = 200
+    rate_limit_burst: int = 400
     # Each client address's bucket, for requests without a token; None: the per-user values.
     rate_limit_address_per_second: int | None = None
     rate_limit_address_burst: int | None = None

@@ -140,10 +140,10 @@ def test_each_user_and_each_address_get_a_bucket_and_addresses_default_to_the_us
     options = envoy_config.EdgeOptions(rate_limit_per_second=7, rate_limit_burst=9)
     assert _limits(options) == [(USER, _bucket(7, 9)), (ADDRESS, _bucket(7, 9))]
     options = envoy_config.EdgeOptions(rate_limit_address_per_second=3, rate_limit_address_burst=4)
-    assert _limits(options) == [(USER, _bucket(20, 40)), (ADDRESS, _bucket(3, 4))]
-    assert _limits(envoy_config.EdgeOptions(rate_limit_address_per_second=0)) == [(USER, _bucket(20, 40))]
+    assert _limits(options) == [(USER, _bucket(200, 400)), (ADDRESS, _bucket(3, 4))]
+    assert _limits(envoy_config.EdgeOptions(rate_limit_address_per_second=0)) == [(USER, _bucket(200, 400))]
     assert _limits(envoy_config.EdgeOptions(rate_limit_per_second=0, rate_limit_address_per_second=5)) == [
-        (ADDRESS, _bucket(5, 40))
+        (ADDRESS, _bucket(5, 400))
     ]
 
 
