@@ -2,7 +2,7 @@
 #
 #   make up      run the whole local stack (NATS, Valkey, Typesense, Envoy, every service) until Ctrl-C
 #   make test    lint the contracts, check gen/ for drift, run the test suite (real servers on free ports)
-#   make gen     regenerate gen/ from proto/ (Python stubs, type stubs, Envoy descriptor set)
+#   make gen     regenerate gen/ from proto/ (Python stubs, type stubs, Envoy descriptor set, openapi.json)
 #   make lint    buf lint, ruff and mypy
 #   make bench   the load benchmark (bench/README.md), not part of `make test`; BENCH_ARGS="--scale full ..."
 #   make clean   remove the virtualenv and the local data directory

@@ -10,7 +10,9 @@ What it writes into gen/ (a package root: `import chirp.tweet.v1.tweet_service_p
   wheel does not ship); google/api and google/rpc come from googleapis-common-protos at run time;
 - an empty `__init__.py` in every generated package;
 - `descriptor.binpb`, the FileDescriptorSet (imports included, source info excluded) that Envoy's
-  grpc_json_transcoder loads.
+  grpc_json_transcoder loads;
+- `openapi.json`, the OpenAPI 3.1 description of the REST API (tools/openapi/), from a second descriptor set
+  built with source info (the comments become its descriptions) and not kept.
 
 Generation goes to a temporary directory first; gen/ is then updated file by file (only files whose bytes
 changed are rewritten, stale files are removed), so the output is deterministic and mtimes stay stable.
@@ -29,9 +31,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import vendor
+from google.protobuf import descriptor_pb2
 
-__all__ = ["DESCRIPTOR_NAME", "GEN", "Drift", "compare", "generate", "lint", "main", "proto_files", "sync"]
+from tools import openapi, vendor
+
+__all__ = [
+    "DESCRIPTOR_NAME",
+    "GEN",
+    "Drift",
+    "compare",
+    "descriptor_set_with_comments",
+    "generate",
+    "lint",
+    "main",
+    "proto_files",
+    "sync",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO = ROOT / "proto"
@@ -124,18 +139,36 @@ def _add_init_files(out: Path) -> None:
             package = package.parent
 
 
-def _generate_descriptor(out: Path) -> None:
-    _say(f"buf build -> {DESCRIPTOR_NAME}")
+def _build_descriptor_set(output: Path, *, source_info: bool) -> None:
     _run(
         [
             _buf(),
             "build",
             "--as-file-descriptor-set",
-            "--exclude-source-info",
+            *([] if source_info else ["--exclude-source-info"]),
             "--output",
-            str(out / DESCRIPTOR_NAME),
+            str(output),
         ]
     )
+
+
+def _generate_descriptor(out: Path) -> None:
+    _say(f"buf build -> {DESCRIPTOR_NAME}")
+    _build_descriptor_set(out / DESCRIPTOR_NAME, source_info=False)
+
+
+def descriptor_set_with_comments() -> descriptor_pb2.FileDescriptorSet:
+    """The workspace's FileDescriptorSet with source info (comments), built afresh; not written to gen/."""
+    with tempfile.TemporaryDirectory(prefix="chirp-gen-source-") as tmp:
+        path = Path(tmp) / "with-source-info.binpb"
+        _build_descriptor_set(path, source_info=True)
+        return descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
+
+
+def _generate_openapi(out: Path) -> None:
+    _say(f"buf build (with comments) -> {openapi.OPENAPI_NAME}")
+    document = openapi.build(descriptor_set_with_comments())
+    (out / openapi.OPENAPI_NAME).write_text(openapi.render(document), encoding="utf-8")
 
 
 def generate(out: Path) -> None:
@@ -143,6 +176,7 @@ def generate(out: Path) -> None:
     _generate_python(out)
     _add_init_files(out)
     _generate_descriptor(out)
+    _generate_openapi(out)
 
 
 def _files(root: Path) -> set[str]:
