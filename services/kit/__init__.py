@@ -40,7 +40,8 @@ then `await outbox.add(tx, "chirp.tweet.created", event, msg_id=f"tweet-created-
 Rules of the road: raise the errors below (never abort by hand); streaming handlers `yield` responses;
 handlers are `async def`; own settings go in a `KitSettings` subclass passed as `run(..., settings_cls=...)`
 (fields become `CHIRP_<FIELD>` variables); background work goes through `rt.spawn` (a crash there stops the
-process, status 1, for the supervisor to restart it); consumers are idempotent (see idempotency).
+process, status 1, for the supervisor to restart it); consumers are idempotent (see idempotency), and a
+handler raises to have its event retried (see events).
 
 Modules, one per concern. The names in `__all__` are re-exported here, imported lazily so that importing
 `services.kit.registry` stays cheap for tools that only need the registry:
@@ -53,6 +54,10 @@ Modules, one per concern. The names in `__all__` are re-exported here, imported 
     identity      current_user_id, require_user, acting_as
     interceptors  tracing, metrics, error mapping, identity, protovalidate validation (applied by `serving`)
     events        Events (ensure_stream, publish, consume, stop, close), Delivery
+    retries       RetryPolicy: when a failed event is tried again (an outage: for as long as it lasts)
+    failures      dependency_down: an outage of something we call, or a failure of our own
+    deadletters   the events consumers gave up on; `python -m services.kit.deadletters list|replay`
+    subjects      stream_name, and where dead letters and replays go
     outbox        Outbox (add in a transaction; relay publishes after commit)
     idempotency   first_time (SQLite, same transaction), once (Redis)
     sqlite        Database (open, transaction, fetch_one, fetch_all, execute), Transaction, Row

@@ -10,13 +10,21 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from services.kit import registry
+from services.kit.retries import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_DELIVER,
+    DEFAULT_OUTAGE_BACKOFF,
+    RetryPolicy,
+    check_schedule,
+    parse_schedule,
+)
 
 __all__ = ["ENV_PREFIX", "KitSettings", "StartupError", "load_settings", "settings_problems", "with_registry_defaults"]
 
@@ -48,6 +56,13 @@ class KitSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     worker_id: int = Field(default=0, ge=0, le=1023, description="Snowflake worker id; defaults to the registry index")
     shutdown_grace: float = Field(default=5.0, ge=0, description="seconds in-flight RPCs get to finish on shutdown")
+    # How consumers retry a failed event (see retries). The schedules are seconds, comma-separated ("1,5,30"):
+    # NoDecode keeps pydantic-settings from reading them as JSON.
+    event_max_deliver: int = Field(
+        default=DEFAULT_MAX_DELIVER, ge=1, le=1000, description="deliveries of an event failing on its own"
+    )
+    event_retry_backoff: Annotated[tuple[float, ...], NoDecode] = DEFAULT_BACKOFF
+    event_outage_backoff: Annotated[tuple[float, ...], NoDecode] = DEFAULT_OUTAGE_BACKOFF
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -58,6 +73,24 @@ class KitSettings(BaseSettings):
     @classmethod
     def _lower_format(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("event_retry_backoff", "event_outage_backoff", mode="before")
+    @classmethod
+    def _schedule(cls, value: Any) -> Any:
+        return parse_schedule(value) if isinstance(value, str) else value
+
+    @field_validator("event_retry_backoff", "event_outage_backoff")
+    @classmethod
+    def _sensible_delays(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        return check_schedule(value)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The consumers' retry schedules these settings describe."""
+        return RetryPolicy(
+            max_deliver=self.event_max_deliver,
+            backoff=self.event_retry_backoff,
+            outage_backoff=self.event_outage_backoff,
+        )
 
     @field_validator("mesh_addr")
     @classmethod

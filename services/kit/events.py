@@ -13,21 +13,31 @@ duplicate window is stored once; the W3C trace context goes in the headers. A se
 event when it crashes between its write and the publish writes the event to its outbox instead (see outbox).
 
 Consumers are durable pull consumers with explicit ack. A handler that returns acks the message; one that
-raises has it redelivered after a delay growing with the delivery count, and after `max_deliver` deliveries
-it is terminated and logged as an error. Delivery is at least once, so handlers must be idempotent (see
-idempotency for helpers when the effect is not naturally so).
+raises has it redelivered later (see retries for when):
+
+- if the failure is a dependency's outage (failures.dependency_down: UNAVAILABLE, DEADLINE_EXCEEDED, a refused
+  connection, a timeout), the event is tried again with a capped backoff for as long as the outage lasts. An
+  outage is not the event's fault, and losing the event to it would lose a tweet's fan-out;
+- any other failure is the event's own (a payload that cannot be parsed, a broken invariant, a bug). After
+  `max_deliver` of those the event goes to the dead letters (`CHIRP_DEADLETTER`, with the payload, where it
+  came from and why it failed), a metric and an error line tell, and `python -m services.kit.deadletters`
+  lists and replays them (see deadletters).
+
+JetStream's own `max_deliver` is off (-1): it cannot tell the two apart. Delivery is at least once, so
+handlers must be idempotent (see idempotency for helpers when the effect is not naturally so).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import nats
 import nats.errors
@@ -41,24 +51,43 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter
 
 from services.kit.config import StartupError
+from services.kit.failures import dependency_down, describe
+from services.kit.retries import DEFAULT_BACKOFF, RetryPolicy
+from services.kit.subjects import (
+    DEAD_LETTER_STREAM,
+    MSG_ID_HEADER,
+    Header,
+    covers,
+    dead_letter_subject,
+    replay_subject,
+    replay_target,
+    stream_name,
+)
 
-__all__ = ["DEFAULT_BACKOFF", "Delivery", "Events", "Handler", "stream_name"]
+__all__ = ["DEFAULT_BACKOFF", "Delivery", "Events", "Handler", "RetryPolicy", "stream_name"]
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("chirp.events")
 
 M = TypeVar("M", bound=Message)
 
-MSG_ID_HEADER = "Nats-Msg-Id"
-DEFAULT_BACKOFF: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
 _DUPLICATE_WINDOW_S = 120.0
-_SUBJECT = re.compile(r"^chirp\.([a-z0-9_-]+)\.[A-Za-z0-9_.*>-]+$")
 _FETCH_WAIT_S = 5.0
+# Dead letters wait for a person: a month, and at most a GiB of them.
+_DEAD_LETTER_MAX_AGE = timedelta(days=30)
+_DEAD_LETTER_MAX_BYTES = 1 << 30
+_ERROR_CHARS = 500
 
 _HANDLED = Counter(
     "chirp_events_handled_total",
-    "Event deliveries handled by a consumer, by outcome (ack, nak = retried later, term = given up).",
+    "Event deliveries handled by a consumer, by outcome (ack; nak = failed, retried later; outage = a dependency "
+    "is down, retried later; dead_letter = given up on; skip = a replay meant for another consumer).",
     ["durable", "outcome"],
+)
+_DEAD_LETTERED = Counter(
+    "chirp_events_dead_lettered_total",
+    "Events a consumer gave up on and moved to the dead-letter stream CHIRP_DEADLETTER.",
+    ["durable"],
 )
 _PUBLISHED = Counter("chirp_events_published_total", "Events published and acknowledged by JetStream.", ["subject"])
 
@@ -77,14 +106,6 @@ class Delivery:
 Handler = Callable[[M, Delivery], Awaitable[None]]
 
 
-def stream_name(subject: str) -> str:
-    """The stream holding `subject`: `chirp.tweet.created` → `CHIRP_TWEET`. Raises ValueError for a bad subject."""
-    match = _SUBJECT.match(subject)
-    if not match:
-        raise ValueError(f"event subjects look like chirp.<domain>.<event>, not {subject!r}")
-    return f"CHIRP_{match.group(1).upper().replace('-', '_')}"
-
-
 # Default stream limits: a week of events covers any consumer outage we would not rebuild from the stores
 # anyway, and the byte cap keeps a runaway publisher from filling the disk.
 STREAM_MAX_AGE = timedelta(days=7)
@@ -94,17 +115,23 @@ STREAM_MAX_BYTES = 1 << 30
 class Events:
     """A NATS connection with JetStream, for publishing and consuming Chirp events."""
 
-    def __init__(self, nc: NATS) -> None:
+    def __init__(self, nc: NATS, *, retry: RetryPolicy | None = None) -> None:
         self.nc = nc
         self.js = nc.jetstream()
+        self.retry = retry or RetryPolicy()
         self._stopping = asyncio.Event()
         self._loops: set[asyncio.Task[None]] = set()
+        self._failures = _Failures()
+        self._dead_letters_ready = False
 
     @classmethod
-    async def connect(cls, url: str, *, service: str, connect_timeout: float = 10.0) -> Events:
+    async def connect(
+        cls, url: str, *, service: str, connect_timeout: float = 10.0, retry: RetryPolicy | None = None
+    ) -> Events:
         """Connect to the NATS server(s) at `url`; raises StartupError naming CHIRP_NATS_URL if unreachable.
 
         Once connected, the client reconnects forever: a NATS restart pauses events but does not end the process.
+        `retry` is how consumers retry failed events (the process's settings; the defaults without it).
         """
         nc = NATS()
         last_error: list[BaseException] = []
@@ -138,7 +165,7 @@ class Events:
             await nc.close()
             cause = last_error[0] if last_error else exc
             raise StartupError(f"CHIRP_NATS_URL={url}: cannot reach NATS within {connect_timeout:g}s: {cause}") from exc
-        return cls(nc)
+        return cls(nc, retry=retry)
 
     async def ensure_stream(
         self,
@@ -217,37 +244,52 @@ class Events:
         *,
         durable: str,
         concurrency: int = 1,
-        max_deliver: int = 5,
+        max_deliver: int | None = None,
         ack_wait: float = 30.0,
-        backoff: Sequence[float] = DEFAULT_BACKOFF,
+        backoff: Sequence[float] | None = None,
     ) -> None:
         """Handle the events on `subject` (wildcards allowed) with the durable consumer `durable` until stopped.
 
         Up to `concurrency` events are handled at once (1 keeps the stream's order). A handler running longer
-        than `ack_wait` seconds is kept alive with progress acks. After a failure, delivery n is retried after
-        `backoff[n-1]` seconds (the last value repeats); the `max_deliver`-th failure terminates the event.
-        Returns once `stop()` or `close()` is called and the handlers in flight finished; cancelling the
-        task stops it at once (unfinished events are redelivered).
+        than `ack_wait` seconds is kept alive with progress acks. A failure is retried as `self.retry` says
+        (`max_deliver` and `backoff` override its schedule for the event's own failures; see the module's
+        docstring). Returns once `stop()` or `close()` is called and the handlers in flight finished;
+        cancelling the task stops it at once (unfinished events are redelivered).
         """
-        if concurrency < 1 or max_deliver < 1 or not backoff:
-            raise ValueError("concurrency and max_deliver must be ≥ 1, and backoff non-empty")
+        if max_deliver is not None or backoff is not None:
+            policy = dataclasses.replace(
+                self.retry,
+                max_deliver=self.retry.max_deliver if max_deliver is None else max_deliver,
+                backoff=self.retry.backoff if backoff is None else tuple(backoff),
+            )  # validates them
+        else:
+            policy = self.retry
+        if concurrency < 1:
+            raise ValueError("concurrency must be ≥ 1")
         stream = stream_name(subject)
+        await self._ensure_dead_letters()
+        # The consumer also listens for replays of its own dead letters (see subjects), unless its filter is a
+        # wildcard that takes them in already (JetStream refuses overlapping filters).
+        replays = replay_subject(subject, durable)
+        filters = [subject] if covers(subject, replays) else [subject, replays]
         config = api.ConsumerConfig(
             name=durable,
             durable_name=durable,
             ack_policy=api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL,
-            filter_subject=subject,
-            max_deliver=max_deliver,
+            filter_subject=filters[0] if len(filters) == 1 else None,
+            filter_subjects=filters if len(filters) > 1 else None,
+            max_deliver=-1,  # the kit decides: an outage must not use up an event's deliveries
             ack_wait=ack_wait,
             max_ack_pending=max(concurrency * 2, 64),
         )
         await self.js.add_consumer(stream, config)  # creates, or updates a changed config
         sub = await self.js.pull_subscribe_bind(durable=durable, stream=stream)
         log.info("consuming %s as %s", subject, durable)
+        consumer = _Consumer(stream, durable, message_type, handler, policy, ack_wait)
 
         async def handle(msg: Msg) -> None:
-            await self._handle(msg, message_type, handler, durable, max_deliver, ack_wait, backoff)
+            await self._handle(msg, consumer)
 
         task = asyncio.current_task()
         if task is not None:
@@ -295,47 +337,49 @@ class Events:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    async def _handle(
-        self,
-        msg: Msg,
-        message_type: type[M],
-        handler: Handler[M],
-        durable: str,
-        max_deliver: int,
-        ack_wait: float,
-        backoff: Sequence[float],
-    ) -> None:
+    async def _ensure_dead_letters(self) -> None:
+        if not self._dead_letters_ready:
+            await self.ensure_stream("deadletter", max_age=_DEAD_LETTER_MAX_AGE, max_bytes=_DEAD_LETTER_MAX_BYTES)
+            self._dead_letters_ready = True
+
+    async def _handle(self, msg: Msg, c: _Consumer[Any]) -> None:
         meta = msg.metadata
         headers = msg.headers or {}
+        subject, msg_id = msg.subject, headers.get(MSG_ID_HEADER, "")
+        target = replay_target(msg.subject)
+        if target is not None:
+            if target != c.durable:
+                # A wildcard consumer sees every replay of its stream; this one is another consumer's.
+                await _settle(msg.ack(), c, "skip")
+                return
+            subject, msg_id = headers.get(Header.SUBJECT, subject), headers.get(Header.MSG_ID, "")
         delivery = Delivery(
-            subject=msg.subject,
-            msg_id=headers.get(MSG_ID_HEADER, ""),
+            subject=subject,
+            msg_id=msg_id,
             num_delivered=meta.num_delivered or 1,
             stream_sequence=meta.sequence.stream if meta.sequence else 0,
             published_at=meta.timestamp,
         )
         with _tracer.start_as_current_span(
-            f"{msg.subject} process",
+            f"{subject} process",
             context=propagate.extract(headers),
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "nats",
-                "messaging.destination.name": msg.subject,
+                "messaging.destination.name": subject,
                 "messaging.message.id": delivery.msg_id,
-                "messaging.consumer.group.name": durable,
+                "messaging.consumer.group.name": c.durable,
             },
         ) as span:
             try:
-                event = message_type.FromString(msg.data)
-            except DecodeError:
+                event = c.message_type.FromString(msg.data)
+            except DecodeError as exc:
                 # Redelivering cannot fix a malformed payload.
-                log.error("%s %s: not a %s; terminated", msg.subject, delivery.msg_id, message_type.__name__)
-                await msg.term()
-                _HANDLED.labels(durable, "term").inc()
+                await self._dead_letter(msg, delivery, c, exc, failures=1)
                 return
             try:
-                async with _keep_alive(msg, ack_wait):
-                    await handler(event, delivery)
+                async with _keep_alive(msg, c.ack_wait):
+                    await c.handler(event, delivery)
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
                     await msg.nak()  # hand it back at once rather than after ack_wait
@@ -343,31 +387,69 @@ class Events:
             except Exception as exc:
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                await self._retry_or_give_up(msg, delivery, durable, max_deliver, backoff, exc)
+                await self._failed(msg, delivery, c, exc)
                 return
-            await msg.ack()
-            _HANDLED.labels(durable, "ack").inc()
+            self._failures.forget(c.key(delivery))
+            await _settle(msg.ack(), c, "ack")
 
-    @staticmethod
-    async def _retry_or_give_up(
-        msg: Msg, delivery: Delivery, durable: str, max_deliver: int, backoff: Sequence[float], exc: Exception
-    ) -> None:
+    async def _failed(self, msg: Msg, delivery: Delivery, c: _Consumer[Any], exc: Exception) -> None:
         n = delivery.num_delivered
-        if n >= max_deliver:
-            log.error(
-                "%s: giving up on %s %s after %d deliveries",
-                durable, delivery.subject, delivery.msg_id, n, exc_info=exc,
+        if dependency_down(exc):
+            delay = c.policy.during_outage(n)
+            log.warning(
+                "%s: %s %s waits for a dependency (delivery %d), trying again in %gs: %s",
+                c.durable, delivery.subject, delivery.msg_id, n, delay, describe(exc),
             )  # fmt: skip
-            await msg.term()
-            _HANDLED.labels(durable, "term").inc()
+            await _settle(msg.nak(delay=delay), c, "outage")
             return
-        delay = backoff[min(n, len(backoff)) - 1]
+        # Counted here, not by JetStream, whose count includes the outages. Kept in memory: a restart gives an
+        # event its retries again, which only delays its dead letter.
+        failures = self._failures.add(c.key(delivery))
+        delay_or_none = c.policy.after_failure(failures)
+        if delay_or_none is None:
+            await self._dead_letter(msg, delivery, c, exc, failures=failures)
+            return
         log.warning(
-            "%s: %s %s failed on delivery %d of %d, retrying in %gs: %s: %s",
-            durable, delivery.subject, delivery.msg_id, n, max_deliver, delay, type(exc).__name__, exc,
+            "%s: %s %s failed (%d of %d), retrying in %gs: %s",
+            c.durable, delivery.subject, delivery.msg_id, failures, c.policy.max_deliver, delay_or_none, describe(exc),
         )  # fmt: skip
-        await msg.nak(delay=delay)
-        _HANDLED.labels(durable, "nak").inc()
+        await _settle(msg.nak(delay=delay_or_none), c, "nak")
+
+    async def _dead_letter(
+        self, msg: Msg, delivery: Delivery, c: _Consumer[Any], exc: Exception, *, failures: int
+    ) -> None:
+        """Keep the event in CHIRP_DEADLETTER with where it came from and why it failed, then let it go."""
+        # The event's other headers (its trace context) stay, so a replay joins the original trace.
+        headers = {k: v for k, v in (msg.headers or {}).items() if k != MSG_ID_HEADER and not k.startswith("Chirp-")}
+        headers |= {
+            Header.SUBJECT: delivery.subject,
+            Header.MSG_ID: delivery.msg_id,
+            Header.STREAM: c.stream,
+            Header.SEQUENCE: str(delivery.stream_sequence),
+            Header.DURABLE: c.durable,
+            Header.ERROR: _one_line(exc),
+            Header.FAILURES: str(failures),
+            Header.DELIVERIES: str(delivery.num_delivered),
+            # Stored once if a crash makes us do this twice.
+            MSG_ID_HEADER: f"deadletter:{c.stream}:{c.durable}:{delivery.stream_sequence}",
+        }
+        try:
+            await self.js.publish(dead_letter_subject(c.stream, c.durable), msg.data, headers=headers)
+        except (nats.errors.Error, OSError) as failure:
+            # Not kept yet: it comes back and goes to the dead letters then.
+            delay = c.policy.during_outage(delivery.num_delivered)
+            log.warning("%s: cannot store a dead letter (%s); %s %s again in %gs",
+                        c.durable, failure, delivery.subject, delivery.msg_id, delay)  # fmt: skip
+            await _settle(msg.nak(delay=delay), c, "outage")
+            return
+        await _settle(msg.term(), c, "dead_letter")
+        self._failures.forget(c.key(delivery))
+        _DEAD_LETTERED.labels(c.durable).inc()
+        log.error(
+            "%s: %s %s moved to the dead letters (%s) after %d failed deliveries; "
+            "`python -m services.kit.deadletters list --durable %s` shows them",
+            c.durable, delivery.subject, delivery.msg_id, DEAD_LETTER_STREAM, failures, c.durable, exc_info=exc,
+        )  # fmt: skip
 
     def stop(self) -> None:
         """Make every `consume` loop return after the events it is handling."""
@@ -390,6 +472,59 @@ class Events:
         except (nats.errors.Error, OSError) as exc:
             log.warning("nats: drain failed (%s); closing", exc)
             await self.nc.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Consumer(Generic[M]):
+    """What handling one consumer's events needs."""
+
+    stream: str
+    durable: str
+    message_type: type[M]
+    handler: Handler[M]
+    policy: RetryPolicy
+    ack_wait: float
+
+    def key(self, delivery: Delivery) -> tuple[str, str, int]:
+        return (self.stream, self.durable, delivery.stream_sequence)
+
+
+class _Failures:
+    """How often each event failed for its own reason in this process, for the events failing right now.
+
+    Bounded: the entries of events that never came back here (handled by another instance) are dropped oldest
+    first, and such an event gets its retries again if it does come back.
+    """
+
+    _MAX = 10_000
+
+    def __init__(self) -> None:
+        self._counts: OrderedDict[tuple[str, str, int], int] = OrderedDict()
+
+    def add(self, key: tuple[str, str, int]) -> int:
+        count = self._counts.pop(key, 0) + 1
+        self._counts[key] = count
+        while len(self._counts) > self._MAX:
+            self._counts.popitem(last=False)
+        return count
+
+    def forget(self, key: tuple[str, str, int]) -> None:
+        self._counts.pop(key, None)
+
+
+async def _settle(action: Awaitable[None], c: _Consumer[Any], outcome: str) -> None:
+    """Ack, nak or term; if NATS is away the event is simply delivered again after ack_wait."""
+    try:
+        await action
+    except (nats.errors.Error, OSError) as exc:
+        log.warning("%s: could not %s a message (%s); it will be delivered again", c.durable, outcome, exc)
+        return
+    _HANDLED.labels(c.durable, outcome).inc()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = describe(exc)  # one line: a header value cannot hold a line break
+    return text if len(text) <= _ERROR_CHARS else text[: _ERROR_CHARS - 1] + "…"
 
 
 @contextlib.asynccontextmanager

@@ -26,7 +26,6 @@ import asyncio
 import inspect
 import json
 import logging
-import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,8 +33,6 @@ from contextvars import Token
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 import grpc
-import nats.errors
-import redis.exceptions
 from google.protobuf.message import DecodeError, Message
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -44,6 +41,7 @@ from prometheus_client import Counter, Histogram
 
 from services.kit import identity
 from services.kit.errors import ChirpError, InvalidArgument, status_for, to_status
+from services.kit.failures import dependency_down as _dependency_down
 from services.kit.validation import Validator
 
 if TYPE_CHECKING:
@@ -310,16 +308,6 @@ def _lenient(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], A
     return decode
 
 
-# Failures of a dependency rather than of our code: the caller may retry, and the edge answers 503.
-_DEPENDENCY_DOWN: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    nats.errors.TimeoutError,
-    nats.errors.NoServersError,
-    nats.errors.ConnectionClosedError,
-)
-
-
 # Statuses that say the request was wrong, not the system: safe to pass through from a dependency.
 _CALLERS_FAULT = frozenset(
     {
@@ -337,15 +325,6 @@ _CALLERS_FAULT = frozenset(
 
 def _status_details(exc: grpc.aio.AioRpcError) -> tuple[tuple[str, str | bytes], ...]:
     return tuple((k, v) for k, v in (exc.trailing_metadata() or ()) if k == "grpc-status-details-bin")
-
-
-def _dependency_down(exc: Exception) -> bool:
-    if isinstance(exc, _DEPENDENCY_DOWN):
-        return True
-    if isinstance(exc, grpc.aio.AioRpcError):
-        return exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-    # SQLite's busy timeout ran out behind another writer.
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 def _reference() -> str:

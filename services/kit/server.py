@@ -94,7 +94,9 @@ class Runtime(Generic[S]):
         """The process's NATS JetStream connection (`CHIRP_NATS_URL`), connected on first use."""
         async with self._connecting:
             if self._events is None:
-                self._events = await Events.connect(self.settings.nats_url, service=self.service)
+                self._events = await Events.connect(
+                    self.settings.nats_url, service=self.service, retry=self.settings.retry_policy()
+                )
             return self._events
 
     async def redis(self) -> redis.asyncio.Redis:

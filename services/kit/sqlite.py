@@ -66,8 +66,8 @@ CREATE TABLE IF NOT EXISTS kit_processed (
 CREATE INDEX IF NOT EXISTS kit_processed_by_time ON kit_processed (at);
 """
 
-# Far longer than any redelivery of an event (max_deliver times backoff is minutes), so pruning never forgets
-# an event that may still come back.
+# As long as an event stays in its stream (events.STREAM_MAX_AGE), so pruning never forgets an event that may
+# still come back: an event waiting out a dependency's outage is redelivered for as long as the outage lasts.
 _PROCESSED_RETENTION_S = 7 * 24 * 3600
 
 

@@ -15,9 +15,8 @@ from typing import Any
 import grpc
 import pytest
 import pytest_asyncio
-from chirp.graph.v1 import graph_events_pb2, graph_service_pb2_grpc
-from chirp.tweet.v1 import tweet_events_pb2, tweet_service_pb2_grpc
-from chirp.user.v1 import user_service_pb2_grpc
+from chirp.graph.v1 import graph_events_pb2
+from chirp.tweet.v1 import tweet_events_pb2
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
@@ -28,43 +27,11 @@ from services.kit.interceptors import server_interceptors
 from services.kit.server import serving
 from services.timeline.cache import TimelineCache
 from stack import Settings, Stack
+from tests.fanout import peers
 from tests.kit.support import eventually
 from tests.timeline.fakes import World
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-class _Graph(graph_service_pb2_grpc.GraphServiceServicer):
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    async def ListFollowerIds(self, request: Any, context: Any) -> Any:
-        return await self.world.ListFollowerIds(request)
-
-    async def ListFollowingIds(self, request: Any, context: Any) -> Any:
-        return await self.world.ListFollowingIds(request)
-
-    async def BatchGetRelationships(self, request: Any, context: Any) -> Any:
-        return await self.world.BatchGetRelationships(request)
-
-
-class _Tweets(tweet_service_pb2_grpc.TweetServiceServicer):
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    async def ListAuthorTweetIds(self, request: Any, context: Any) -> Any:
-        return await self.world.ListAuthorTweetIds(request)
-
-    async def BatchGetTweets(self, request: Any, context: Any) -> Any:
-        return await self.world.BatchGetTweets(request)
-
-
-class _Users(user_service_pb2_grpc.UserServiceServicer):
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    async def BatchGetUsers(self, request: Any, context: Any) -> Any:
-        return await self.world.BatchGetUsers(request)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -91,9 +58,9 @@ async def world() -> AsyncIterator[World]:
 async def mesh(world: World) -> AsyncIterator[str]:
     """The graph, tweet and user services, served from the world on a free port."""
     server = grpc.aio.server(interceptors=server_interceptors("fake"))
-    graph_service_pb2_grpc.add_GraphServiceServicer_to_server(_Graph(world), server)
-    tweet_service_pb2_grpc.add_TweetServiceServicer_to_server(_Tweets(world), server)
-    user_service_pb2_grpc.add_UserServiceServicer_to_server(_Users(world), server)
+    peers.add_graph(server, world)
+    peers.add_tweets(server, world)
+    peers.add_users(server, world)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     yield f"127.0.0.1:{port}"

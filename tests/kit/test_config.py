@@ -92,3 +92,28 @@ def test_service_fields_share_the_prefix_and_the_messages(
     monkeypatch.setenv("CHIRP_TAGS", '["a"]')
     settings = load_settings(_WithRequired, "tweet")
     assert (settings.signing_secret, settings.tags, settings.strict) == ("s", ("a",), True)
+
+
+def test_event_retry_schedules_are_seconds_separated_by_commas(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = load_settings(KitSettings, "tweet").retry_policy()
+    assert (policy.max_deliver, policy.backoff, policy.outage_backoff) == (
+        5, (1.0, 5.0, 30.0, 120.0), (1.0, 2.0, 4.0, 8.0, 15.0, 30.0),
+    )  # fmt: skip
+    monkeypatch.setenv("CHIRP_EVENT_MAX_DELIVER", "2")
+    monkeypatch.setenv("CHIRP_EVENT_RETRY_BACKOFF", "0.05, 0.1")
+    monkeypatch.setenv("CHIRP_EVENT_OUTAGE_BACKOFF", "0.2")
+    policy = load_settings(KitSettings, "tweet").retry_policy()
+    assert (policy.max_deliver, policy.backoff, policy.outage_backoff) == (2, (0.05, 0.1), (0.2,))
+    assert (policy.after_failure(1), policy.after_failure(2)) == (0.05, None), "the second failure is the last"
+    assert [policy.during_outage(n) for n in (1, 2, 50)] == [0.2, 0.2, 0.2], "the last delay repeats"
+
+    monkeypatch.setenv("CHIRP_EVENT_MAX_DELIVER", "0")
+    monkeypatch.setenv("CHIRP_EVENT_RETRY_BACKOFF", "1,soon")
+    monkeypatch.setenv("CHIRP_EVENT_OUTAGE_BACKOFF", "0,1")
+    assert sorted(_problems(capsys)) == [
+        "CHIRP_EVENT_MAX_DELIVER: must be at least 1, got '0'",
+        "CHIRP_EVENT_OUTAGE_BACKOFF: every delay must be more than 0 and at most 86400 seconds, got '0,1'",
+        "CHIRP_EVENT_RETRY_BACKOFF: expected comma-separated seconds, e.g. 1,5,30, got '1,soon'",
+    ]

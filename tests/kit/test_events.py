@@ -1,24 +1,31 @@
-"""Events on a real JetStream server: streams, publish, consume with ack / nak-redelivery / term, dedupe."""
+"""Events on a real JetStream server: streams, publish, consume with ack / retries / outages / dead letters, dedupe."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import grpc
+import httpx
+import nats.errors
 import nats.js.api
 import nats.js.errors
 import pytest
+import redis.exceptions
 from google.protobuf import wrappers_pb2
 from opentelemetry import trace
+from prometheus_client import REGISTRY
 
 from services.kit import redis as kit_redis
 from services.kit.config import StartupError
-from services.kit.events import Delivery, Events, stream_name
+from services.kit.deadletters import DeadLetter, dead_letters, replay
+from services.kit.events import Delivery, Events, Handler, RetryPolicy, stream_name
 from services.kit.idempotency import AlreadyRunning, once
 from tests.kit.servers import RunningServer
 from tests.kit.support import eventually
@@ -105,7 +112,7 @@ async def test_failed_handler_is_redelivered_after_a_delay(events: Events, domai
         deliveries.append(delivery.num_delivered)
         times.append(time.monotonic())
         if delivery.num_delivered == 1:
-            raise ConnectionError("downstream hiccup")
+            raise RuntimeError("a bug that the next delivery does not trip on")
 
     await events.publish(f"chirp.{domain}.created", StringValue(value="x"), msg_id="x-1")
     task = asyncio.create_task(
@@ -118,29 +125,177 @@ async def test_failed_handler_is_redelivered_after_a_delay(events: Events, domai
     await asyncio.wait_for(task, 5)
 
 
-async def test_poison_event_is_terminated_after_max_deliver(
+async def test_poison_event_goes_to_the_dead_letters_after_max_deliver(
     events: Events, domain: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     deliveries: list[int] = []
+    durable = _unique("poison")
 
     async def broken(message: StringValue, delivery: Delivery) -> None:
         deliveries.append(delivery.num_delivered)
         raise ValueError("cannot handle this one")
 
-    async def fine(message: StringValue, delivery: Delivery) -> None:
-        deliveries.append(100)
-
-    await events.publish(f"chirp.{domain}.created", StringValue(value="bad"), msg_id="bad-1")
+    before = _dead_lettered(durable)
+    with trace.get_tracer("test").start_as_current_span("request"):
+        await events.publish(f"chirp.{domain}.created", StringValue(value="bad"), msg_id="bad-1")
     task = asyncio.create_task(
-        events.consume(f"chirp.{domain}.created", StringValue, broken, durable="poison", max_deliver=3,
+        events.consume(f"chirp.{domain}.created", StringValue, broken, durable=durable, max_deliver=3,
                        backoff=(0.02, 0.04))
     )  # fmt: skip
     # Terminated counts as done for the consumer: the ack floor moves past it and nothing is pending.
-    await eventually(lambda: _acked(events, domain, "poison", 1))
+    await eventually(lambda: _acked(events, domain, durable, 1))
     assert deliveries == [1, 2, 3]
-    assert any("giving up" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+    [letter] = await eventually(lambda: _letters(events, durable))
+    assert (letter.durable, letter.stream, letter.subject, letter.msg_id) == (
+        durable, stream_name(f"chirp.{domain}.x"), f"chirp.{domain}.created", "bad-1",
+    )  # fmt: skip
+    assert (letter.stream_sequence, letter.failures, letter.deliveries) == (1, 3, 3)
+    assert letter.error == "ValueError: cannot handle this one"
+    assert StringValue.FromString(letter.payload).value == "bad"
+    assert "traceparent" in letter.headers, "the trace context stays with the event"
+    assert _dead_lettered(durable) == before + 1
+    assert any(
+        "moved to the dead letters" in r.getMessage() and durable in r.getMessage() and r.levelname == "ERROR"
+        for r in caplog.records
+    )
     events.stop()
     await asyncio.wait_for(task, 5)
+
+
+async def test_an_outage_is_waited_out_however_many_deliveries_it_takes(
+    nats_server: RunningServer, domain: str
+) -> None:
+    # Each kind of outage a handler meets, one after the other, far more deliveries than max_deliver allows.
+    outages: list[Exception] = [
+        grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), "graph down"),
+        grpc.aio.AioRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, grpc.aio.Metadata(), grpc.aio.Metadata(), "slow"),
+        redis.exceptions.ConnectionError("Connection refused"),
+        nats.errors.TimeoutError(),
+        httpx.ConnectError("connection refused"),
+        sqlite3.OperationalError("database is locked"),
+        ConnectionRefusedError(111, "Connection refused"),
+    ]
+    seen: list[int] = []
+    durable = _unique("patient")
+
+    async def waits(message: StringValue, delivery: Delivery) -> None:
+        seen.append(delivery.num_delivered)
+        if len(seen) <= len(outages):
+            raise outages[len(seen) - 1]
+
+    policy = RetryPolicy(max_deliver=2, backoff=(0.01,), outage_backoff=(0.01, 0.02, 0.05))
+    events = await Events.connect(nats_server.url, service="test", retry=policy)
+    try:
+        await events.publish(f"chirp.{domain}.created", StringValue(value="later"), msg_id="later-1")
+        task = asyncio.create_task(events.consume(f"chirp.{domain}.created", StringValue, waits, durable=durable))
+        await eventually(lambda: _acked(events, domain, durable, 1))
+        assert seen == list(range(1, len(outages) + 2)), "handled on the delivery after the last outage"
+        assert await _letters(events, durable) is None
+        info = await _consumer_state(events, domain, durable)
+        assert info.config.max_deliver == -1, "JetStream must not cap the deliveries"
+        events.stop()
+        await asyncio.wait_for(task, 5)
+    finally:
+        await events.close()
+
+
+async def test_own_failures_are_counted_apart_from_outages(nats_server: RunningServer, domain: str) -> None:
+    outage = grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), "down")
+    # Own failure, three outages, own failure: with max_deliver 3 the event still has a try left, and succeeds.
+    script: list[Exception | None] = [ValueError("first"), outage, outage, outage, ValueError("second"), None]
+    seen: list[int] = []
+    durable = _unique("mixed")
+
+    async def handler(message: StringValue, delivery: Delivery) -> None:
+        seen.append(delivery.num_delivered)
+        failure = script[len(seen) - 1]
+        if failure is not None:
+            raise failure
+
+    policy = RetryPolicy(max_deliver=3, backoff=(0.01,), outage_backoff=(0.01,))
+    events = await Events.connect(nats_server.url, service="test", retry=policy)
+    try:
+        await events.publish(f"chirp.{domain}.created", StringValue(value="m"), msg_id="mixed-1")
+        task = asyncio.create_task(events.consume(f"chirp.{domain}.created", StringValue, handler, durable=durable))
+        await eventually(lambda: _acked(events, domain, durable, 1))
+        assert seen == [1, 2, 3, 4, 5, 6]
+        assert await _letters(events, durable) is None
+        events.stop()
+        await asyncio.wait_for(task, 5)
+    finally:
+        await events.close()
+
+
+async def test_a_replay_reaches_only_the_consumer_that_gave_up(events: Events, domain: str) -> None:
+    subject = f"chirp.{domain}.created"
+    picky, everything = _unique("picky"), _unique("everything")
+    handled: dict[str, list[tuple[str, str, str]]] = {picky: [], everything: []}
+    fixed = False
+
+    def recorder(durable: str) -> Handler[StringValue]:
+        async def handler(message: StringValue, delivery: Delivery) -> None:
+            if durable == picky and not fixed:
+                raise ValueError("a bug, fixed later")
+            handled[durable].append((message.value, delivery.subject, delivery.msg_id))
+
+        return handler
+
+    await events.publish(subject, StringValue(value="once"), msg_id="once-1")
+    loops = [
+        asyncio.create_task(events.consume(subject, StringValue, recorder(picky), durable=picky, max_deliver=1)),
+        # A wildcard consumer of the same stream sees every replay subject, and must leave others' alone.
+        asyncio.create_task(events.consume(f"chirp.{domain}.>", StringValue, recorder(everything), durable=everything)),
+    ]
+    [letter] = await eventually(lambda: _letters(events, picky))
+    await eventually(lambda: handled[everything] or None)
+    fixed = True
+    replayed_at = await replay(events, letter)
+    await eventually(lambda: handled[picky] or None)
+    assert handled[picky] == [("once", subject, "once-1")], "the handler sees the event as it was published"
+    assert await _letters(events, picky) is None, "a replayed dead letter leaves the list"
+    # The wildcard consumer has moved past the replay without handling it again.
+    await eventually(lambda: _acked(events, domain, everything, replayed_at))
+    assert handled[everything] == [("once", subject, "once-1")]
+    events.stop()
+    await asyncio.wait_for(asyncio.gather(*loops), 5)
+
+
+async def test_a_consumer_made_before_dead_letters_is_updated(events: Events, domain: str) -> None:
+    # A durable as the kit created it before: JetStream's max_deliver 5, one filter subject.
+    subject, durable = f"chirp.{domain}.created", _unique("old")
+    await events.js.add_consumer(
+        stream_name(subject),
+        nats.js.api.ConsumerConfig(
+            name=durable, durable_name=durable, ack_policy=nats.js.api.AckPolicy.EXPLICIT, filter_subject=subject,
+            max_deliver=5, ack_wait=30,
+        ),
+    )  # fmt: skip
+    got: list[str] = []
+
+    async def handler(message: StringValue, delivery: Delivery) -> None:
+        got.append(message.value)
+
+    await events.publish(subject, StringValue(value="after"), msg_id="after-1")
+    task = asyncio.create_task(events.consume(subject, StringValue, handler, durable=durable))
+    await eventually(lambda: got or None)
+    info = await _consumer_state(events, domain, durable)
+    assert info.config.max_deliver == -1
+    assert sorted(info.config.filter_subjects or []) == sorted([subject, f"chirp.{domain}._replay.{durable}"])
+    events.stop()
+    await asyncio.wait_for(task, 5)
+
+
+def _unique(prefix: str) -> str:
+    # Dead letters of every test share one stream: names keep them apart.
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _dead_lettered(durable: str) -> float:
+    return REGISTRY.get_sample_value("chirp_events_dead_lettered_total", {"durable": durable}) or 0.0
+
+
+async def _letters(events: Events, durable: str) -> list[DeadLetter] | None:
+    return await dead_letters(events.js, durable=durable) or None
 
 
 async def test_same_msg_id_is_stored_once(events: Events, domain: str) -> None:
@@ -271,18 +426,22 @@ async def test_an_idle_fetch_that_times_out_is_not_a_failure(
     assert not [r for r in caplog.records if r.name == "services.kit.events" and r.levelname == "WARNING"]
 
 
-async def test_malformed_payload_is_terminated_not_retried(events: Events, domain: str) -> None:
+async def test_malformed_payload_goes_to_the_dead_letters_at_once(events: Events, domain: str) -> None:
     calls: list[str] = []
+    durable = _unique("strict")
 
     async def handler(message: wrappers_pb2.Int64Value, delivery: Delivery) -> None:
         calls.append(delivery.msg_id)
 
     await events.js.publish(f"chirp.{domain}.created", b"\xff\xff\xff", headers={"Nats-Msg-Id": "garbage"})
     task = asyncio.create_task(
-        events.consume(f"chirp.{domain}.created", wrappers_pb2.Int64Value, handler, durable="strict")
+        events.consume(f"chirp.{domain}.created", wrappers_pb2.Int64Value, handler, durable=durable)
     )
-    await eventually(lambda: _acked(events, domain, "strict", 1))
+    await eventually(lambda: _acked(events, domain, durable, 1))
     assert calls == []
+    [letter] = await eventually(lambda: _letters(events, durable))
+    assert (letter.payload, letter.msg_id, letter.deliveries) == (b"\xff\xff\xff", "garbage", 1)
+    assert letter.error.startswith("DecodeError")
     events.stop()
     await asyncio.wait_for(task, 5)
 
