@@ -121,6 +121,8 @@ class Stack:
             keeper.cancel()
         await asyncio.gather(*keepers, return_exceptions=True)
         self._keepers.clear()
+        # Processes going down on purpose are not news: stop probing before stopping them.
+        await self.health.close()
         tiers = [
             [p for name, p in self.processes.items() if name in self.services],
             [p for name, p in self.processes.items() if name in ("edge", "mesh")],
@@ -131,7 +133,6 @@ class Stack:
             for process, status in zip(tier, statuses, strict=True):
                 log.debug("stopped %s (status %s)", process.name, status)
         self.processes.clear()
-        await self.health.close()
         self.health = Health()
         if self._lock is not None:
             self._lock.close()  # releases the flock
