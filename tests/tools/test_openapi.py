@@ -48,8 +48,12 @@ def _operations(document: JSON) -> Iterator[tuple[str, str, JSON]]:
 
 def _validator(document: JSON, name: str) -> jsonschema.Draft202012Validator:
     """A validator for the component `name`, its references resolved inside `document`."""
-    schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    return _validator_of(document, {"$ref": f"#/components/schemas/{name}"})
+
+
+def _validator_of(document: JSON, schema: JSON) -> jsonschema.Draft202012Validator:
+    rooted = {"allOf": [schema], "components": document["components"]}
+    return jsonschema.Draft202012Validator(rooted, format_checker=jsonschema.FormatChecker())
 
 
 # --- the committed document ----------------------------------------------------------------------------------
@@ -200,24 +204,64 @@ def test_response_schemas_take_what_the_edge_sends_and_nothing_else() -> None:
     assert not presence.is_valid({"user_id": "1", "state": 1})  # enums by name
 
 
-def test_request_schemas_take_every_form_the_edge_parses() -> None:
-    # Each of these was sent to the edge and accepted (or refused only by the service's validation).
+@cache
+def _lenient() -> JSON:
+    return openapi.build(_descriptor_set(), lenient_requests=True)
+
+
+def test_published_request_schemas_are_the_canonical_form() -> None:
     mark_read = _validator(_spec(), "chirp.notification.v1.MarkReadRequest.Input")
+    mark_read.validate({"up_to_id": "5"})
+    assert not mark_read.is_valid({"up_to_id": 5})
+    assert not mark_read.is_valid({"up_to_id": None})
+    heartbeat = _validator(_spec(), "chirp.presence.v1.HeartbeatRequest.Input")
+    heartbeat.validate({"state": "PRESENCE_STATE_IDLE"})
+    assert not heartbeat.is_valid({"state": 1})
+    tweet = _validator(_spec(), "chirp.tweet.v1.CreateTweetRequest.Input")
+    tweet.validate({"text": "hi", "media_ids": ["1", "2"], "unknown": "ignored"})
+    assert not tweet.is_valid({"text": "hi", "media_ids": "1"})
+
+
+def test_lenient_request_schemas_take_every_form_the_edge_parses() -> None:
+    # The fuzzer's variant. Each of these was sent to the edge and accepted (or refused only by a rule).
+    lenient = _lenient()
+    assert lenient["paths"].keys() == _spec()["paths"].keys()
+    def answers(document: JSON) -> JSON:
+        schemas = document["components"]["schemas"].items()
+        return {name: _without_descriptions(schema) for name, schema in schemas if not name.endswith(".Input")}
+
+    assert answers(lenient) == answers(_spec())  # the same answers
+    mark_read = _validator(lenient, "chirp.notification.v1.MarkReadRequest.Input")
     for value in (5, "5", 5.0, "+5", "05", 1e2):
         mark_read.validate({"up_to_id": value})
     assert not mark_read.is_valid({"up_to_id": 5.5})
     assert not mark_read.is_valid({"up_to_id": "5e0"})
     assert not mark_read.is_valid({"up_to_id": " 5"})
     assert not mark_read.is_valid({})  # REQUIRED
-    heartbeat = _validator(_spec(), "chirp.presence.v1.HeartbeatRequest.Input")
+    heartbeat = _validator(lenient, "chirp.presence.v1.HeartbeatRequest.Input")
     for state in ("PRESENCE_STATE_ONLINE", 1, "1", None):
         heartbeat.validate({"state": state})
     assert not heartbeat.is_valid({"state": "PRESENCE_STATE_OFFLINE"})  # `in: [1, 2]`
     assert not heartbeat.is_valid({"state": 3})
-    user = _validator(_spec(), "chirp.user.v1.User.Input")
-    user.validate({"display_name": "Al", "protected": "true", "bio": None, "displayName": "ignored"})
+    user = _validator(lenient, "chirp.user.v1.User.Input")
+    user.validate({"display_name": "Al", "protected": "yes", "bio": None, "displayName": "ignored"})
     assert not user.is_valid({"bio": "b" * 161})
     assert not user.is_valid({"display_name": ""})
+    assert not user.is_valid({"display_name": ["Al"]})
+    tweet = _validator(lenient, "chirp.tweet.v1.CreateTweetRequest.Input")
+    for media_ids in ("5", 5, [[5]], [[None]], [[[None]]], None, [None]):
+        tweet.validate({"text": "x", "media_ids": media_ids})
+    assert not tweet.is_valid({"text": "x", "media_ids": [{}]})
+    assert not tweet.is_valid({"text": "x", "media_ids": [True]})
+    assert not tweet.is_valid({"text": "x", "media_ids": ["1", "2", "3", "4", "5"]})
+
+
+def _without_descriptions(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_descriptions(v) for k, v in schema.items() if k != "description"}
+    if isinstance(schema, list):
+        return [_without_descriptions(v) for v in schema]
+    return schema
 
 
 def test_limits_and_comments_come_from_the_contracts() -> None:
@@ -238,16 +282,20 @@ def test_limits_and_comments_come_from_the_contracts() -> None:
     tweet = _spec()["components"]["schemas"]["chirp.tweet.v1.Tweet"]
     assert tweet["properties"]["id"]["readOnly"] is True  # OUTPUT_ONLY
     media_ids = _spec()["components"]["schemas"]["chirp.tweet.v1.CreateTweetRequest.Input"]["properties"]["media_ids"]
-    assert (media_ids["maxItems"], media_ids["uniqueItems"], media_ids["items"]["exclusiveMinimum"]) == (4, True, 0)
+    assert (media_ids["maxItems"], media_ids["uniqueItems"]) == (4, True)
+    assert media_ids["items"] == {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
+    assert "Must be > 0." in media_ids["description"]  # a string has no minimum
 
 
 def test_the_stream_and_the_upload() -> None:
     stream = _spec()["paths"]["/v1/notifications:stream"]["get"]
     content = stream["responses"]["200"]["content"]
     assert list(content) == ["text/event-stream"]
-    assert content["text/event-stream"]["x-event-data"] == {
+    event = content["text/event-stream"]["schema"]  # one event, as OpenAPI 3.2's itemSchema
+    assert event["properties"]["data"]["contentSchema"] == {
         "$ref": "#/components/schemas/chirp.notification.v1.StreamNotificationsResponse"
     }
+    _validator_of(_spec(), event).validate({"event": "message", "data": '{"unread_count":0}'})
     upload = _spec()["paths"]["/v1/media"]["post"]
     assert list(upload["requestBody"]["content"]) == ["*/*"]
     assert [p["name"] for p in upload["parameters"]] == ["request_id"]  # the rest of the request, in the query
@@ -374,7 +422,7 @@ message Filter {
 
 
 @pytest.fixture(scope="module")
-def shelf(tmp_path_factory: pytest.TempPathFactory) -> JSON:
+def shelves(tmp_path_factory: pytest.TempPathFactory) -> JSON:
     work = tmp_path_factory.mktemp("shelf")
     (work / "shelf.proto").write_text(_SHELF_PROTO)
     out = work / "shelf.binpb"
@@ -391,12 +439,16 @@ def shelf(tmp_path_factory: pytest.TempPathFactory) -> JSON:
         ]
     )
     assert code == 0
-    document = openapi.build(descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()))
+    files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    document = openapi.build(files)
     validate(document)
-    return document
+    lenient = openapi.build(files, lenient_requests=True)
+    validate(lenient)
+    return {"canonical": document, "lenient": lenient}
 
 
-def test_templates_bindings_and_bodies(shelf: JSON) -> None:
+def test_templates_bindings_and_bodies(shelves: JSON) -> None:
+    shelf = shelves["canonical"]
     routes = {(verb, path): op for verb, path, op in _operations(shelf)}
     assert set(routes) == {
         ("get", "/v1/{name}"),
@@ -446,7 +498,8 @@ def test_templates_bindings_and_bodies(shelf: JSON) -> None:
     assert watch["security"] == [{"bearerAuth": []}, {"accessTokenQuery": []}, {}]
 
 
-def test_proto3_json_mapping(shelf: JSON) -> None:
+def test_proto3_json_mapping(shelves: JSON) -> None:
+    shelf = shelves["canonical"]
     book = shelf["components"]["schemas"]["test.shelf.v1.Book"]
     properties = book["properties"]
     assert properties["id"] == {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$", "readOnly": True}
@@ -491,19 +544,25 @@ def test_proto3_json_mapping(shelf: JSON) -> None:
     assert not validator.is_valid({**valid, "ratings": {"x": 5}})
 
 
-def test_request_rules(shelf: JSON) -> None:
-    properties = shelf["components"]["schemas"]["test.shelf.v1.Book.Input"]["properties"]
+def test_request_rules(shelves: JSON) -> None:
+    properties = shelves["canonical"]["components"]["schemas"]["test.shelf.v1.Book.Input"]["properties"]
     assert (properties["title"]["minLength"], properties["title"]["maxLength"]) == (1, 100)
     assert (properties["pages"]["minimum"], properties["pages"]["maximum"]) == (1, 10000)
     assert properties["tags"]["maxItems"] == 3 and properties["tags"]["uniqueItems"] is True
-    validator = _validator(shelf, "test.shelf.v1.Book.Input")
-    validator.validate({"title": "T", "genre": "GENRE_FICTION", "tags": ["a", None], "ratings": {"x": 1}})
-    validator.validate({"title": "T", "genre": 2, "pages": "10", "isbn": "123", "sequel": None})
-    assert not validator.is_valid({"title": "T", "genre": "GENRE_UNSPECIFIED"})  # not_in: [0]
-    assert not validator.is_valid({"title": "T", "tags": ["A"]})
-    assert not validator.is_valid({"title": "T", "pages": 0})
-    assert not validator.is_valid({"title": ""})
-    assert not validator.is_valid({"genre": 1})  # title is REQUIRED
+    assert properties["genre"] == {"type": "string", "enum": ["GENRE_FICTION", "GENRE_POETRY"]}
+    canonical = _validator(shelves["canonical"], "test.shelf.v1.Book.Input")
+    canonical.validate({"title": "T", "genre": "GENRE_FICTION", "tags": ["a"], "ratings": {"x": "1"}})
+    assert not canonical.is_valid({"title": "T", "genre": 2})
+    assert not canonical.is_valid({"title": "T", "tags": ["a", None]})
+    lenient = _validator(shelves["lenient"], "test.shelf.v1.Book.Input")
+    lenient.validate({"title": "T", "genre": "GENRE_FICTION", "tags": ["a", None], "ratings": {"x": 1}})
+    lenient.validate({"title": "T", "genre": 2, "pages": "10", "isbn": "123", "sequel": None, "tags": "a"})
+    for validator in (canonical, lenient):
+        assert not validator.is_valid({"title": "T", "genre": "GENRE_UNSPECIFIED"})  # not_in: [0]
+        assert not validator.is_valid({"title": "T", "tags": ["A"]})
+        assert not validator.is_valid({"title": "T", "pages": 0})
+        assert not validator.is_valid({"title": ""})
+        assert not validator.is_valid({"genre": "GENRE_FICTION"})  # title is REQUIRED
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,9 @@ The REST API of Chirp, served by its Envoy edge, which transcodes it to the gRPC
 
 **JSON.** Field names are the proto field names (`display_name`). Answers include every field that has no \
 presence at its default value (`0`, `""`, `false`, `[]`); a message field that is not set is left out. 64-bit \
-integers (ids) are decimal strings, timestamps RFC 3339 strings in UTC, enums the value's name. In requests \
-the edge also takes an integer as a number or a string, an enum's number for its name, and `null` for a \
-field's default; fields it does not know are ignored.
+integers (ids) are decimal strings, timestamps RFC 3339 strings in UTC, enums the value's name. Requests \
+use the same forms (the edge's proto3 JSON parser also takes integers as numbers, enums by number and `null` \
+for a field's default); fields the edge does not know are ignored.
 
 **Errors.** Every error, whether a service's or the edge's own (401, 404, 413, 429, 503), is a \
 `google.rpc.Status` object with the matching HTTP status: `{"code": <gRPC code>, "message": "...", "details": \
@@ -62,11 +62,13 @@ def rest_routes(files: descriptor_pb2.FileDescriptorSet) -> list[Route]:
     return list(routes(Index(files)))
 
 
-def build(files: descriptor_pb2.FileDescriptorSet) -> JSON:
+def build(files: descriptor_pb2.FileDescriptorSet, *, lenient_requests: bool = False) -> JSON:
+    """The document. `lenient_requests`: request schemas take every form the edge parses, not only the
+    canonical one (for the fuzzer, tools/fuzz/; the published document is canonical)."""
     index = Index(files)
     if STATUS not in index.messages:
         raise ValueError(f"the descriptor set lacks {STATUS} (google/rpc/status.proto), the error body")
-    schemas = Schemas(index)
+    schemas = Schemas(index, lenient=lenient_requests)
     paths: dict[str, JSON] = {}
     tags: dict[str, str] = {}
     for route in routes(index):

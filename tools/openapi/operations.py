@@ -169,9 +169,9 @@ def _request_body(route: Route, request: Message, schemas: Schemas, path_fields:
     if field.type_name.lstrip(".") == HTTP_BODY:
         body: JSON = {"required": True, "content": _RAW}
     elif field.type == Field.TYPE_MESSAGE and not is_repeated(field):
-        # The body is the message itself: a JSON object, not null.
-        schema = schemas.message(field.type_name, Direction.REQUEST)
-        body = {"required": _required(field), "content": {"application/json": {"schema": schema}}}
+        # The body is the message itself: a JSON object (not null), and a missing one stands for `{}`.
+        schema, required = schemas.body(field.type_name, without=set())
+        body = {"required": required, "content": {"application/json": {"schema": schema}}}
     else:
         schema = schemas.field(request, field, Direction.REQUEST)
         body = {"required": _required(field), "content": {"application/json": {"schema": schema}}}
@@ -197,18 +197,7 @@ def _responses(route: Route, schemas: Schemas, auth: str) -> JSON:
     elif output == HTTP_BODY:
         content = _RAW
     elif method.server_streaming:
-        reference = schemas.message(output, Direction.RESPONSE)
-        content = {
-            "text/event-stream": {
-                "schema": {
-                    "type": "string",
-                    "description": f"Server-sent events, one per message: `data: <{output} as JSON>`, then a "
-                    "blank line. The stream stays open until the client leaves or the server shuts down.",
-                },
-                # OpenAPI 3.1 cannot say what an event holds (3.2's itemSchema can): this says it for readers.
-                "x-event-data": reference,
-            }
-        }
+        content = {"text/event-stream": {"schema": _event(schemas.message(output, Direction.RESPONSE), output)}}
     else:
         content = {"application/json": {"schema": schemas.message(output, Direction.RESPONSE)}}
     ok: JSON = {"description": _summary(described) if described else "OK", "content": content}
@@ -218,6 +207,23 @@ def _responses(route: Route, schemas: Schemas, auth: str) -> JSON:
     responses["4XX"] = {"$ref": f"#/components/responses/{ERROR_RESPONSE}"}
     responses["5XX"] = {"$ref": f"#/components/responses/{ERROR_RESPONSE}"}
     return responses
+
+
+def _event(message: JSON, name: str) -> JSON:
+    """One server-sent event, as OpenAPI 3.2 describes them (its `itemSchema`; before 3.2, tools such as the
+    fuzzer read `schema` of text/event-stream as the schema of each event): `data` is a message as JSON."""
+    return {
+        "type": "object",
+        "description": f"One event per message of the stream: its `data` is a {name} as JSON. The stream stays "
+        "open until the client leaves or the server shuts down.",
+        "properties": {
+            "event": {"type": "string"},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": message},
+            "id": {"type": "string"},
+            "retry": {"type": "integer", "minimum": 0},
+        },
+        "required": ["data"],
+    }
 
 
 def _security(auth: str, *, streaming: bool) -> list[JSON]:

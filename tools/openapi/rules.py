@@ -2,23 +2,26 @@
 description.
 
 A rule becomes a keyword only where JSON Schema means the same thing; the rest becomes a sentence of the
-field's description. Request schemas must never refuse what the edge accepts (a fuzzer sends the refused
-values and expects a 4xx), so in doubt a rule is described, not enforced: a 64-bit integer may arrive as a JSON
-string, where `minimum` does not apply, and so its range is also written out.
+field's description. How a number rule is said depends on the form numbers take (`Numbers`): `minimum` does
+not apply to a 64-bit integer written as a JSON string, and `enum: [1, 2]` would refuse the string "1" that
+the edge's parser takes for 1.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from buf.validate import validate_pb2
 from google.protobuf import descriptor_pb2
 
-__all__ = ["JSON", "ONEOF_RULES", "Constraints", "enum_numbers", "field_constraints", "is_required"]
+__all__ = ["JSON", "ONEOF_RULES", "Constraints", "Numbers", "enum_numbers", "field_constraints", "is_required"]
 
 JSON = dict[str, Any]
+# How a field's numbers are written where the rules apply: as JSON numbers only (a URL parameter, a 32-bit
+# integer in a JSON body), as numbers or strings (what the edge parses), or as strings only (a 64-bit integer).
+Numbers = Literal["number", "number or string", "string"]
 Field = descriptor_pb2.FieldDescriptorProto
 FieldRules = validate_pb2.FieldRules
 # The extensions, untyped: the generated buf.validate module has no stubs that type them as extensions.
@@ -39,7 +42,6 @@ _NUMERIC_RULES = (
     "float",
     "double",
 )
-_SIXTY_FOUR = frozenset({"int64", "uint64", "sint64", "fixed64", "sfixed64"})
 _STRING_FORMATS = {
     "email": "email",
     "hostname": "hostname",
@@ -73,9 +75,8 @@ def is_required(proto: Field) -> bool:
     return rules_of(proto).required
 
 
-def field_constraints(proto: Field, *, in_url: bool) -> Constraints:
-    """The constraints of a field's rules. `in_url`: the value is a path or query parameter (always text, whose
-    schema is the plain scalar type) rather than a JSON value (which the edge also accepts in other forms)."""
+def field_constraints(proto: Field, *, numbers: Numbers) -> Constraints:
+    """The constraints of a field's rules, for a schema whose numbers are written as `numbers` says."""
     rules = rules_of(proto)
     out = Constraints()
     if rules.ignore == validate_pb2.IGNORE_ALWAYS:
@@ -83,14 +84,14 @@ def field_constraints(proto: Field, *, in_url: bool) -> Constraints:
     kind = rules.WhichOneof("type")
     if kind == "repeated":
         _repeated(rules.repeated, out)
-        _value(rules.repeated.items, out, in_url=in_url)
+        _value(rules.repeated.items, out, numbers=numbers)
         out.notes += _cel_notes(rules.repeated.items)
     elif kind == "map":
         _map(rules.map, out)
-        _value(rules.map.values, out, in_url=in_url)
+        _value(rules.map.values, out, numbers=numbers)
         out.notes += _cel_notes(rules.map.values)
     else:
-        _value(rules, out, in_url=in_url)
+        _value(rules, out, numbers=numbers)
     out.notes += _cel_notes(rules)
     if rules.ignore == validate_pb2.IGNORE_IF_ZERO_VALUE and out.keywords:
         out.notes.append("The rules apply only when the field is set to something other than its default.")
@@ -114,14 +115,14 @@ def enum_numbers(proto: Field, values: list[int]) -> list[int]:
     return [n for n in allowed if n not in enum.not_in]
 
 
-def _value(rules: FieldRules, out: Constraints, *, in_url: bool) -> None:
+def _value(rules: FieldRules, out: Constraints, *, numbers: Numbers) -> None:
     kind = rules.WhichOneof("type")
     if kind == "string":
         _string(rules.string, out)
     elif kind == "bytes":
         out.notes += _bytes_notes(rules.bytes)
     elif kind in _NUMERIC_RULES:
-        _number(getattr(rules, kind), out, sixty_four=kind in _SIXTY_FOUR, in_url=in_url)
+        _number(getattr(rules, kind), out, numbers=numbers)
     elif kind == "field_mask" and _in(rules.field_mask):
         paths = ", ".join(f"`{p}`" for p in _in(rules.field_mask))
         out.notes.append(f"Paths may only be {paths}.")
@@ -170,10 +171,7 @@ def _string(rules: validate_pb2.StringRules, out: Constraints) -> None:
         k["examples"] = list(rules.example)
 
 
-def _number(rules: Any, out: Constraints, *, sixty_four: bool, in_url: bool) -> None:
-    # A JSON body may carry any integer as a string ("5") and a 64-bit one usually does: numeric keywords then
-    # do not apply, so the limits are also said in words, and `const`/`in` (which would refuse "5" for 5) are
-    # only keywords where the value is a plain number, in a URL.
+def _number(rules: Any, out: Constraints, *, numbers: Numbers) -> None:
     k = out.keywords
     bounds = []
     for name, keyword, sign in (
@@ -189,20 +187,20 @@ def _number(rules: Any, out: Constraints, *, sixty_four: bool, in_url: bool) -> 
     if low and high and low[0][1] > high[0][1]:
         # protovalidate reads gt > lt as "outside the range"; JSON Schema has no single keyword for that.
         out.notes.append(f"Must be {high[0][2]} {high[0][1]} or {low[0][2]} {low[0][1]}.")
-    else:
-        for keyword, value, _ in bounds:
-            k[keyword] = value
-        if bounds and (sixty_four or not in_url):
+    elif bounds:
+        if numbers != "string":
+            k.update({keyword: value for keyword, value, _ in bounds})
+        if numbers != "number":
             out.notes.append("Must be " + " and ".join(f"{sign} {value}" for _, value, sign in bounds) + ".")
     listed = []
     if rules.HasField("const"):
         listed.append(("const", rules.const, f"Must be {rules.const}."))
-    if len(_in(rules)):
-        listed.append(("enum", list(_in(rules)), f"Must be one of {', '.join(map(str, _in(rules)))}."))
-    if len(rules.not_in):
+    if _in(rules):
+        listed.append(("enum", _in(rules), f"Must be one of {', '.join(map(str, _in(rules)))}."))
+    if rules.not_in:
         listed.append(("not", {"enum": list(rules.not_in)}, f"Must not be {', '.join(map(str, rules.not_in))}."))
     for keyword, value, note in listed:
-        if in_url:
+        if numbers == "number":
             k[keyword] = value
         else:
             out.notes.append(note)
@@ -228,7 +226,7 @@ def _map(rules: validate_pb2.MapRules, out: Constraints) -> None:
     _copy(rules, {"min_pairs": "minProperties", "max_pairs": "maxProperties"}, c)
     if rules.HasField("keys"):
         keys = Constraints()
-        _value(rules.keys, keys, in_url=True)
+        _value(rules.keys, keys, numbers="string")
         if keys.keywords:
             c["propertyNames"] = keys.keywords
         out.notes += [f"Keys: {note}" for note in keys.notes]

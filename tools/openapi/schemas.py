@@ -1,16 +1,19 @@
 """JSON Schemas of protobuf messages as the edge's transcoder writes and reads them (the proto3 JSON mapping).
 
-Two schemas per message, because the transcoder is strict in what it sends and lenient in what it accepts:
+A message has a response schema and a request schema, because the transcoder writes one form and reads more:
 
 - `chirp.user.v1.User` is what the edge answers: proto field names (`preserve_proto_field_names`), every
   field without presence printed even at its default (`always_print_primitive_fields`, so those are
   `required`), 64-bit integers as decimal strings, enums by name, timestamps as RFC 3339, bytes as base64, and
   nothing else (`additionalProperties: false`).
-- `chirp.user.v1.User.Input` is what a request body may hold: the same fields, which also take the other
-  forms proto3 JSON parsing accepts (a number or a string for any integer, an enum's number, a string for a
-  bool, `null` for the default), plus the field's `field_behavior` REQUIRED and its protovalidate rules.
-  Unknown fields are ignored by the edge, so they are allowed. A request schema must never refuse what the edge
-  takes: a fuzzer sends what the schema refuses and fails the run if the edge answers 2xx.
+- `chirp.user.v1.User.Input` is what a request body holds: the same mapping, the field's `field_behavior`
+  REQUIRED, and its protovalidate rules. Unknown fields are ignored by the edge, so they are allowed.
+
+The request schemas come in two strengths. The published document has the canonical form, the one to send.
+With `lenient=True` they take every form proto3 JSON parsing accepts as well: any integer as a number or a
+string, an enum's number, any string for a bool, `null` for a field's default, a single value for a
+one-element list (and nested lists, which the parser flattens). The fuzzer uses those: it sends what a
+request schema refuses and expects a 4xx, so that schema must not refuse what the edge takes.
 
 Path and query parameters are text: `url_value` gives their schema, the plain JSON Schema type of the value.
 """
@@ -24,9 +27,17 @@ from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
 
 from tools.openapi.descriptors import Index, Message, has_presence, is_repeated
-from tools.openapi.rules import JSON, ONEOF_RULES, Constraints, enum_numbers, field_constraints, is_required
+from tools.openapi.rules import (
+    JSON,
+    ONEOF_RULES,
+    Constraints,
+    Numbers,
+    enum_numbers,
+    field_constraints,
+    is_required,
+)
 
-__all__ = ["Direction", "Schemas", "behaviors", "describe"]
+__all__ = ["INPUT_SUFFIX", "Direction", "Field", "Schemas", "behaviors", "describe"]
 
 Field = descriptor_pb2.FieldDescriptorProto
 INPUT_SUFFIX = ".Input"
@@ -89,8 +100,6 @@ _SPECIAL: dict[str, JSON] = {
         "description": "A message of the type `@type` names, its fields beside `@type`.",
     },
 }
-# A request may leave a well-known type's text unchecked: the parser's own rules decide.
-_LENIENT_INPUT = frozenset({"google.protobuf.Duration"})
 
 
 class Direction(enum.Enum):
@@ -109,8 +118,9 @@ def describe(*parts: str) -> str:
 class Schemas:
     """Builds the schemas of the messages an API uses; `components` collects them by name."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, *, lenient: bool = False) -> None:
         self.index = index
+        self.lenient = lenient
         self.components: dict[str, JSON] = {}
 
     # --- messages ---------------------------------------------------------------------------------------------
@@ -131,7 +141,7 @@ class Schemas:
 
     def body(self, type_name: str, *, without: set[str]) -> tuple[JSON, bool]:
         """The request schema of a message whose fields in `without` come from the path instead, and whether
-        the body is required (it is when one of its fields is)."""
+        a body is required. The edge reads a missing body as `{}`, so one is when a field of it is."""
         reference = self.message(type_name, Direction.REQUEST)
         if "$ref" not in reference:
             return reference, False
@@ -151,14 +161,13 @@ class Schemas:
         name = type_name.lstrip(".")
         if name not in self.components:
             values = self.index.enum(name).value
-            listing = "\n".join(
-                f"- `{v.name}`: {self.index.comment(f'{name}.{v.name}')}".rstrip(": ") for v in values
-            )
-            self.components[name] = {
-                "type": "string",
-                "enum": [v.name for v in values],
-                "description": describe(self.index.comment(name), listing),
-            }
+            comments = {v.name: self.index.comment(f"{name}.{v.name}") for v in values}
+            listing = "\n".join(f"- `{value}`: {text}" for value, text in comments.items() if text)
+            schema: JSON = {"type": "string", "enum": [v.name for v in values]}
+            description = describe(self.index.comment(name), listing)
+            if description:
+                schema["description"] = description
+            self.components[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
 
     def _object(self, message: Message, direction: Direction) -> JSON:
@@ -207,24 +216,35 @@ class Schemas:
     def field(self, message: Message, proto: Field, direction: Direction) -> JSON:
         """A field's schema in a JSON object, with its comment, its rules (requests) and its behaviours."""
         request = direction is Direction.REQUEST
-        rules = field_constraints(proto, in_url=False) if request else Constraints()
+        lenient = request and self.lenient
         entry = self.index.map_entry(proto)
+        numbers_of = entry.proto.field[1] if entry is not None else proto
+        rules = field_constraints(proto, numbers=self._numbers(numbers_of)) if request else Constraints()
         if entry is not None:
             key, value = entry.proto.field
             values = self._value(value, direction, Constraints())
-            schema: JSON = {"type": "object", "additionalProperties": _or_null(values) if request else values}
+            schema: JSON = {"type": "object", "additionalProperties": _or_null(values) if lenient else values}
             names = _map_key(key)
             if names:
                 schema["propertyNames"] = names
             schema.update(rules.container)
         elif is_repeated(proto):
             item = self._value(proto, direction, rules)
-            schema = {"type": "array", "items": _or_null(item) if request else item, **rules.container}
+            schema = {"type": "array", "items": item, **rules.container}
+            if lenient:
+                # The parser flattens nested lists ([[1], [[2]]] is [1, 2]) and reads a single value as a list.
+                schema["items"] = {"anyOf": [*_alternatives(_or_null(item)), {"type": "array"}]}
+                schema = {"anyOf": [schema, *_alternatives(item)]}
         else:
             schema = self._value(proto, direction, rules)
-        if request:
+        if lenient:
             schema = _or_null(schema)
         return self._annotate(schema, f"{message.name}.{proto.name}", proto, rules.notes)
+
+    def _numbers(self, proto: Field) -> Numbers:
+        if self.lenient:
+            return "number or string"
+        return "string" if proto.type in _SIXTY_FOUR else "number"
 
     def _annotate(self, schema: JSON, name: str, proto: Field, notes: list[str]) -> JSON:
         description = describe(self.index.comment(name), " ".join(notes))
@@ -247,16 +267,20 @@ class Schemas:
             return self._enum_input(proto, in_url=False)
         if direction is Direction.RESPONSE:
             return _scalar_output(proto.type)
-        return _with(_scalar_input(proto.type), rules.keywords)
+        if self.lenient:
+            return _with(_scalar_parsed(proto.type), rules.keywords)
+        return _with(_scalar_output(proto.type), rules.keywords)
 
     def _enum_input(self, proto: Field, *, in_url: bool) -> JSON:
         enum_proto = self.index.enum(proto.type_name)
         defined = {v.number: v.name for v in enum_proto.value}
         allowed = enum_numbers(proto, list(defined))
         names = {"type": "string", "enum": [defined[n] for n in allowed]}
-        if in_url:
+        if in_url and self.lenient:
             # A query string takes a defined number in place of the name ("order=1"), nothing else.
             return {"anyOf": [names, {"type": "integer", "enum": allowed}]}
+        if not self.lenient:
+            return names
         # A JSON body takes any number, as a number or a string, unless the rules say which.
         restricted = allowed != list(defined)
         numbers: JSON = {"type": "integer", "enum": allowed} if restricted else dict(_INT32)
@@ -274,7 +298,7 @@ class Schemas:
 
     def url_value(self, proto: Field) -> tuple[JSON, list[str]]:
         """A path or query parameter's schema (an array, for a repeated field), and the rules no keyword says."""
-        rules = field_constraints(proto, in_url=True)
+        rules = field_constraints(proto, numbers="number")
         if proto.type == Field.TYPE_MESSAGE:
             name = proto.type_name.lstrip(".")
             value = _url_scalar(_WRAPPERS[name]) if name in _WRAPPERS else {"type": "string"}
@@ -292,16 +316,18 @@ class Schemas:
     def _special(self, name: str, direction: Direction) -> JSON | None:
         if name in _WRAPPERS:
             kind = _WRAPPERS[name]
-            return _scalar_output(kind) if direction is Direction.RESPONSE else _scalar_input(kind)
+            lenient = direction is Direction.REQUEST and self.lenient
+            return _scalar_parsed(kind) if lenient else _scalar_output(kind)
         if name in _SPECIAL:
             schema = dict(_SPECIAL[name])
-            if direction is Direction.REQUEST and name in _LENIENT_INPUT:
-                schema.pop("pattern")
+            if direction is Direction.REQUEST and self.lenient:
+                schema.pop("pattern", None)  # whether "1.s" is a duration is the parser's call
             return schema
         return None
 
 
 def _scalar_output(kind: int) -> JSON:
+    """A scalar as the edge writes it: the canonical proto3 JSON form."""
     if kind in _SIXTY_FOUR:
         unsigned = kind in (Field.TYPE_UINT64, Field.TYPE_FIXED64)
         return {
@@ -322,7 +348,8 @@ def _scalar_output(kind: int) -> JSON:
     return {"type": "string"}
 
 
-def _scalar_input(kind: int) -> JSON:
+def _scalar_parsed(kind: int) -> JSON:
+    """A scalar in every form the edge's parser takes."""
     if kind in _INTEGERS:
         bounds = {k: v for k, v in _INTEGERS[kind].items() if k in ("minimum", "maximum")}
         return {"type": ["integer", "string"], "pattern": _DECIMAL, **bounds}
@@ -356,6 +383,14 @@ def _map_key(proto: Field) -> JSON:
     if proto.type == Field.TYPE_BOOL:
         return {"enum": ["true", "false"]}
     return {}
+
+
+def _alternatives(schema: JSON) -> list[JSON]:
+    """`schema` as a list of alternatives, to put beside others in an anyOf."""
+    if set(schema) == {"anyOf"}:
+        alternatives: list[JSON] = schema["anyOf"]
+        return alternatives
+    return [schema]
 
 
 def _or_null(schema: JSON) -> JSON:
