@@ -180,9 +180,10 @@ class Health:
             part.failures = 0
             if not part.serving:
                 back = part.restarts > 0 and part.problem.startswith("restarted")
+                down_for = time.monotonic() - part.changed
                 self._set(part, serving=True, problem="")
                 if back:
-                    log.info("%s is serving again", part.name)
+                    log.info("%s is serving again, %.1fs after it went down", part.name, down_for)
             return
         part.failures += 1
         if part.serving and part.failures >= self.failures_to_down:
