@@ -5,6 +5,8 @@
 #   make gen     regenerate gen/ from proto/ (Python stubs, type stubs, Envoy descriptor set, openapi.json)
 #   make lint    buf lint, ruff and mypy
 #   make bench   the load benchmark (bench/README.md), not part of `make test`; BENCH_ARGS="--scale full ..."
+#   make fuzz    fuzz the REST API from gen/openapi.json (tools/fuzz/), 10,000+ requests on a stack of its own;
+#                FUZZ_ARGS="--url http://127.0.0.1:8080" fuzzes a running one (`make test` runs a short fuzz)
 #   make clean   remove the virtualenv and the local data directory
 
 PYTHON ?= python3
@@ -12,7 +14,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test gen gen-check lint bench clean venv
+.PHONY: up test gen gen-check lint bench fuzz clean venv
 
 venv: $(STAMP)
 
@@ -46,6 +48,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@$(PY) -m bench $(BENCH_ARGS)
+
+fuzz: $(STAMP)
+	@$(PY) -m tools.fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) .chirp .chirp-bench

@@ -249,11 +249,10 @@ def test_lenient_request_schemas_take_every_form_the_edge_parses() -> None:
     assert not user.is_valid({"display_name": ""})
     assert not user.is_valid({"display_name": ["Al"]})
     tweet = _validator(lenient, "chirp.tweet.v1.CreateTweetRequest.Input")
-    for media_ids in ("5", 5, [[5]], [[None]], [[[None]]], None, [None]):
+    for media_ids in ("5", 5, [[5]], [[None]], [[[None]]], None, [None], [None] * 5):
         tweet.validate({"text": "x", "media_ids": media_ids})
     assert not tweet.is_valid({"text": "x", "media_ids": [{}]})
     assert not tweet.is_valid({"text": "x", "media_ids": [True]})
-    assert not tweet.is_valid({"text": "x", "media_ids": ["1", "2", "3", "4", "5"]})
 
 
 def _without_descriptions(schema: Any) -> Any:

@@ -220,6 +220,10 @@ class Schemas:
         entry = self.index.map_entry(proto)
         numbers_of = entry.proto.field[1] if entry is not None else proto
         rules = field_constraints(proto, numbers=self._numbers(numbers_of)) if request else Constraints()
+        if lenient:
+            # The parser drops nulls from a list or map and flattens nested lists, so the JSON's own count
+            # and uniqueness are not the field's: [null, null] is an empty list, [5, "5"] two equal items.
+            rules.container = {k: v for k, v in rules.container.items() if k in ("minItems", "minProperties")}
         if entry is not None:
             key, value = entry.proto.field
             values = self._value(value, direction, Constraints())
