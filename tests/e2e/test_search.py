@@ -243,6 +243,12 @@ async def test_blocks_either_way_hide_tweets_and_people(api: httpx.AsyncClient) 
     assert await _tweet_ids(api, word) == [tweet["id"]]  # anonymous
     assert await _tweet_ids(api, word, blocker) == []  # they block the author
     assert await _tweet_ids(api, word, blocked) == []  # the author blocks them
+
+    async def author_indexed() -> bool:  # sign-ups are indexed by a consumer of their own
+        found = (await _search(api, "users", author.username, bystander))["users"]
+        return [u["username"] for u in found] == [author.username]
+
+    await eventually(author_indexed, within=SOON)
     for viewer, expected in ((bystander, [author.username]), (blocker, []), (blocked, [])):
         found = (await _search(api, "users", author.username, viewer))["users"]
         assert [u["username"] for u in found] == expected
