@@ -58,6 +58,7 @@ Modules, one per concern. The names in `__all__` are re-exported here, imported 
     failures      dependency_down: an outage of something we call, or a failure of our own
     deadletters   the events consumers gave up on; `python -m services.kit.deadletters list|replay`
     subjects      stream_name, and where dead letters and replays go
+    pulling       Puller: pull requests to a consumer, each message handed over as it arrives
     outbox        Outbox (add in a transaction; relay publishes after commit)
     idempotency   first_time (SQLite, same transaction), once (Redis)
     sqlite        Database (open, transaction, fetch_one, fetch_all, execute), Transaction, Row

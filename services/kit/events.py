@@ -50,8 +50,10 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter
 
+from services.kit import pulling
 from services.kit.config import StartupError
 from services.kit.failures import dependency_down, describe
+from services.kit.pulling import Puller
 from services.kit.retries import DEFAULT_BACKOFF, RetryPolicy
 from services.kit.subjects import (
     DEAD_LETTER_STREAM,
@@ -72,7 +74,7 @@ _tracer = trace.get_tracer("chirp.events")
 M = TypeVar("M", bound=Message)
 
 _DUPLICATE_WINDOW_S = 120.0
-_FETCH_WAIT_S = 5.0
+_PULL_EXPIRES_S = pulling.EXPIRES_S
 # Dead letters wait for a person: a month, and at most a GiB of them.
 _DEAD_LETTER_MAX_AGE = timedelta(days=30)
 _DEAD_LETTER_MAX_BYTES = 1 << 30
@@ -284,7 +286,7 @@ class Events:
             max_ack_pending=max(concurrency * 2, 64),
         )
         await self.js.add_consumer(stream, config)  # creates, or updates a changed config
-        sub = await self.js.pull_subscribe_bind(durable=durable, stream=stream)
+        puller = Puller(self.nc, stream=stream, durable=durable, expires=_PULL_EXPIRES_S)
         log.info("consuming %s as %s", subject, durable)
         consumer = _Consumer(stream, durable, message_type, handler, policy, ack_wait)
 
@@ -295,47 +297,44 @@ class Events:
         if task is not None:
             self._loops.add(task)
         stopping = asyncio.ensure_future(self._stopping.wait())
-        fetch: asyncio.Future[list[Msg]] | None = None
-        # A window, not batches in lockstep: the next fetch goes out once half the window is free, not after the
-        # slowest event of the last batch. With a window of one, nothing is fetched while an event is handled.
+        # A window, not batches in lockstep: more is asked for once half the window is free, not after the slowest
+        # event of the last batch, and each event is handled the moment it arrives (see pulling). With a window
+        # of one, nothing is asked for while an event is handled.
+        top_up = concurrency // 2 + 1
         in_flight: set[asyncio.Task[None]] = set()
         try:
             while not self._stopping.is_set():
-                room = concurrency - len(in_flight)
-                if in_flight and room <= concurrency // 2:
-                    await asyncio.wait({*in_flight, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                fetch = asyncio.ensure_future(sub.fetch(room, timeout=_FETCH_WAIT_S))
-                await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                if not fetch.done():
-                    break  # stopping; the pending pull expires on the server
-                try:
-                    msgs = fetch.result()
-                except TimeoutError:
-                    # Nothing arrived within the wait: ask again at once. nats-py raises its own TimeoutError
-                    # or asyncio's, which is an OSError too and was taken for a failure (a warning and a
-                    # one-second pause before the next fetch, on every idle consumer).
-                    continue
-                except (nats.errors.Error, OSError) as exc:
-                    log.warning("fetching %s for %s failed (%r); retrying", subject, durable, exc)
-                    await asyncio.wait({stopping}, timeout=1.0)
-                    continue
-                for msg in msgs:
+                while len(in_flight) < concurrency and (msg := puller.take()) is not None:
                     handling = asyncio.create_task(handle(msg))
                     in_flight.add(handling)
                     handling.add_done_callback(in_flight.discard)
+                free = concurrency - len(in_flight) - puller.queued - puller.asked
+                if free >= top_up:
+                    if puller.refused:
+                        # A consumer deleted under us, JetStream away: asking again at once would spin.
+                        log.warning("pulling %s for %s refused (%s); asking again in 1s", subject, durable,
+                                    puller.refused)  # fmt: skip
+                        await asyncio.wait({stopping}, timeout=1.0)
+                    try:
+                        await puller.ask(free)
+                    except (nats.errors.Error, OSError) as exc:
+                        log.warning("pulling %s for %s failed (%r); retrying", subject, durable, exc)
+                        await asyncio.wait({stopping}, timeout=1.0)
+                        continue
+                changed = asyncio.ensure_future(puller.changed(within=_PULL_EXPIRES_S))
+                await asyncio.wait({changed, stopping, *in_flight}, return_when=asyncio.FIRST_COMPLETED)
+                changed.cancel()
             if in_flight:
                 await asyncio.wait(in_flight)  # stopping: the events in flight are finished, then acked
         finally:
             for handling in in_flight:
                 handling.cancel()  # cancelled ourselves: unfinished events are redelivered
             stopping.cancel()
-            if fetch is not None and not fetch.done():
-                fetch.cancel()
             if task is not None:
                 self._loops.discard(task)
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+            for msg in await puller.close():
+                with contextlib.suppress(Exception):
+                    await msg.nak()  # arrived but not started: back at once rather than after ack_wait
 
     async def _ensure_dead_letters(self) -> None:
         if not self._dead_letters_ready:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import time
@@ -27,6 +28,7 @@ from services.kit.config import StartupError
 from services.kit.deadletters import DeadLetter, dead_letters, replay
 from services.kit.events import Delivery, Events, Handler, RetryPolicy, stream_name
 from services.kit.idempotency import AlreadyRunning, once
+from services.kit.pulling import Puller
 from tests.kit.servers import RunningServer
 from tests.kit.support import eventually
 
@@ -398,31 +400,75 @@ async def test_stopping_finishes_the_events_in_flight(events: Events, domain: st
     await eventually(lambda: _acked(events, domain, "finishing", 1))
 
 
-async def test_an_idle_fetch_that_times_out_is_not_a_failure(
+async def _bare_consumer(events: Events, domain: str) -> tuple[str, str]:
+    subject, durable = f"chirp.{domain}.created", _unique("bare")
+    config = nats.js.api.ConsumerConfig(
+        name=durable, durable_name=durable, ack_policy=nats.js.api.AckPolicy.EXPLICIT, filter_subject=subject
+    )
+    await events.js.add_consumer(stream_name(subject), config)
+    return subject, durable
+
+
+async def test_a_message_is_handed_over_while_its_pull_request_is_still_open(events: Events, domain: str) -> None:
+    subject, durable = await _bare_consumer(events, domain)
+    puller = Puller(events.nc, stream=stream_name(subject), durable=durable)
+    try:
+        await puller.ask(4)
+        await events.publish(subject, StringValue(value="now"), msg_id="now-1")
+        msg = await eventually(puller.take)
+        assert StringValue.FromString(msg.data).value == "now"
+        # nats-py's fetch(4) would still be waiting here for three more, or for the request to expire.
+        assert puller.asked == 3
+        await msg.ack()
+    finally:
+        await puller.close()
+
+
+async def test_an_expired_request_ends_only_itself(events: Events, domain: str) -> None:
+    subject, durable = await _bare_consumer(events, domain)
+    puller = Puller(events.nc, stream=stream_name(subject), durable=durable, expires=0.3)
+    try:
+        await puller.ask(1)
+        await eventually(lambda: puller.asked == 0)  # its 408
+        await puller.ask(2)
+        for n in range(2):
+            await events.publish(subject, StringValue(value=str(n)), msg_id=f"two-{n}")
+        await eventually(lambda: puller.queued == 2)
+        assert puller.asked == 0, "the second request ended with its batch"
+        assert (puller.refused, [StringValue.FromString(m.data).value for m in await puller.close()]) == (
+            None,
+            ["0", "1"],
+        )
+    finally:
+        await puller.close()
+
+
+async def test_an_idle_consumer_keeps_one_pull_request_open(
     events: Events, domain: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fetch = nats.js.JetStreamContext.PullSubscription.fetch
-    timeouts = 0
+    monkeypatch.setattr("services.kit.events._PULL_EXPIRES_S", 0.2)
+    subject, durable = f"chirp.{domain}.created", _unique("idle")
+    requests: list[bytes] = []
 
-    async def idle_first(self: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal timeouts
-        if timeouts == 0:
-            timeouts += 1
-            raise TimeoutError  # asyncio.TimeoutError, as nats-py's fetch raises on some idle paths
-        return await fetch(self, *args, **kwargs)
+    async def seen(msg: Any) -> None:
+        requests.append(msg.data)
 
-    monkeypatch.setattr(nats.js.JetStreamContext.PullSubscription, "fetch", idle_first)
+    watch = await events.nc.subscribe(f"$JS.API.CONSUMER.MSG.NEXT.{stream_name(subject)}.{durable}", cb=seen)
     handled: list[str] = []
 
     async def handler(message: StringValue, delivery: Delivery) -> None:
         handled.append(message.value)
 
-    await events.publish(f"chirp.{domain}.created", StringValue(value="after"), msg_id="idle-1")
-    task = asyncio.create_task(events.consume(f"chirp.{domain}.created", StringValue, handler, durable="idle"))
+    task = asyncio.create_task(events.consume(subject, StringValue, handler, durable=durable, concurrency=8))
+    await eventually(lambda: len(requests) >= 4)  # three expiries at least, each followed by one new request
+    info = await _consumer_state(events, domain, durable)
+    assert info.num_waiting <= 1, "an expired request is not left behind, nor asked for twice"
+    await events.publish(subject, StringValue(value="after"), msg_id="idle-1")
     await eventually(lambda: handled == ["after"])
     events.stop()
     await asyncio.wait_for(task, 5)
-    assert timeouts == 1
+    await watch.unsubscribe()
+    assert {json.loads(r)["batch"] for r in requests} == {8}
     assert not [r for r in caplog.records if r.name == "services.kit.events" and r.levelname == "WARNING"]
 
 
