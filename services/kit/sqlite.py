@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -134,8 +135,9 @@ class Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = _connect(path, busy_timeout)
         try:
-            _migrate(writer, path, migrations)
-            writer.executescript(_KIT_SCHEMA)
+            with _migrating(path):
+                _migrate(writer, path, migrations)
+                writer.executescript(_KIT_SCHEMA)
             writer.execute("DELETE FROM kit_processed WHERE at < ?", (time.time() - _PROCESSED_RETENTION_S,))
             writer.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run off the loop, see the docstring
             writer.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
@@ -257,6 +259,19 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}"):
         conn.execute(pragma)
     return conn
+
+
+@contextlib.contextmanager
+def _migrating(path: Path) -> Iterator[None]:
+    """Hold `<path>.migrate.lock` exclusively: the processes of one service open the same file at the same time,
+    and two that both read schema version 0 would both run migration 1, the second failing on what the first
+    created. The lock is the file's, so it is released when its holder dies, too."""
+    with open(path.with_name(path.name + ".migrate.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path, migrations: Sequence[str]) -> None:

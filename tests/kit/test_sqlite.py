@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
@@ -48,6 +49,30 @@ async def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
     assert journal is not None and journal[0] == "wal"
     assert fk is not None and fk[0] == 1
     await db.close()
+
+
+async def test_processes_opening_one_new_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    # The processes of one service start together and open the same file (CHIRP_<NAME>_PROCESSES).
+    path = tmp_path / "shared.db"
+    many = [f"CREATE TABLE t{n} (id INTEGER PRIMARY KEY); INSERT INTO t{n} VALUES (1);" for n in range(40)]
+    script = (
+        "import asyncio, sys\n"
+        "from services.kit.sqlite import Database\n"
+        f"async def main():\n    db = await Database.open({str(path)!r}, {many!r})\n    await db.close()\n"
+        "asyncio.run(main())\n"
+    )
+    processes = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", script, stderr=asyncio.subprocess.PIPE)
+        for _ in range(6)
+    ]
+    results = [await p.communicate() for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, [err.decode()[-500:] for _, err in results]
+    db = await Database.open(path, many)
+    try:
+        row = await db.fetch_one("PRAGMA user_version")
+        assert row is not None and tuple(row) == (40,)
+    finally:
+        await db.close()
 
 
 async def test_failed_migration_rolls_back_entirely(tmp_path: Path) -> None:
