@@ -57,7 +57,8 @@ _URL_SCALARS = frozenset(
         "google.protobuf.BytesValue",
     }
 )
-_RAW: JSON = {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}
+# Raw bytes of any media type (the Content-Type header says which): google.api.HttpBody.
+_RAW: JSON = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 _FIRST_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s|$)", re.DOTALL)
 
 
