@@ -108,11 +108,15 @@ _UNKNOWN = 2
 
 @dataclass(frozen=True, slots=True)
 class Upstream:
-    """One gRPC service process the proxies route to."""
+    """One gRPC service the proxies route to, and the ports of its processes."""
 
     name: str  # registry name; also the Envoy cluster name
     proto: str  # fully qualified gRPC service, e.g. chirp.tweet.v1.TweetService
-    port: int  # its gRPC port on 127.0.0.1
+    ports: tuple[int, ...]  # the gRPC port of each of its processes on 127.0.0.1, one endpoint each
+
+    def __post_init__(self) -> None:
+        if not self.ports:
+            raise ValueError(f"{self.name}: an upstream needs at least one port")
 
     @property
     def prefix(self) -> str:
@@ -227,6 +231,7 @@ def mesh(upstreams: Sequence[Upstream], *, options: MeshOptions = MeshOptions())
         "retry_on": options.retry_on,
         "num_retries": options.num_retries,
         "retry_back_off": {"base_interval": "0.025s", "max_interval": "0.25s"},
+        **_ANOTHER_HOST,
     }
     routes: list[Config] = [
         {
@@ -334,7 +339,13 @@ def _edge_routes(upstreams: Sequence[Upstream], options: EdgeOptions, streaming_
         {
             "name": u.name,
             "match": {"prefix": u.prefix, "headers": is_grpc},
-            "route": {"cluster": u.name, "timeout": _duration(options.route_timeout_s)},
+            "route": {
+                "cluster": u.name,
+                "timeout": _duration(options.route_timeout_s),
+                # Only what certainly did not reach a service is retried (safe for writes), on another
+                # process of it: one that has just died refuses the connection until Envoy notices.
+                "retry_policy": {"retry_on": "connect-failure,refused-stream", "num_retries": 2, **_ANOTHER_HOST},
+            },
         }
         for u in upstreams
     ]
@@ -602,9 +613,11 @@ def _grpc_cluster(upstream: Upstream) -> Config:
         "name": upstream.name,
         "type": "STATIC",
         "connect_timeout": "1s",
-        "lb_policy": "ROUND_ROBIN",
+        # The process with the fewest requests in flight (of two picked at random): a slow call on one process
+        # does not queue the next calls behind it, as round robin would.
+        "lb_policy": "LEAST_REQUEST",
         "typed_extension_protocol_options": _HTTP2_UPSTREAM,
-        "load_assignment": _endpoint(upstream.name, upstream.port),
+        "load_assignment": _endpoint(upstream.name, *upstream.ports),
         "circuit_breakers": {
             "thresholds": [
                 {
@@ -626,12 +639,39 @@ def _grpc_cluster(upstream: Upstream) -> Config:
             "max_ejection_percent": 50,
         },
     }
+    if len(upstream.ports) > 1:
+        # Several processes: a dead or not yet serving one is taken out of the rotation within two seconds,
+        # rather than after it failed real requests. (With one process there is nowhere else to send them.)
+        cluster["health_checks"] = [
+            {
+                "timeout": "1s",
+                "interval": "1s",
+                "no_traffic_interval": "1s",
+                "unhealthy_threshold": 2,
+                "healthy_threshold": 1,
+                "grpc_health_check": {},
+            }
+        ]
     return cluster
 
 
-def _endpoint(cluster: str, port: int) -> Config:
-    address = {"socket_address": {"address": _LOOPBACK, "port_value": port}}
-    return {"cluster_name": cluster, "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address}}]}]}
+def _endpoint(cluster: str, *ports: int) -> Config:
+    endpoints = [{"endpoint": {"address": {"socket_address": {"address": _LOOPBACK, "port_value": p}}}} for p in ports]
+    return {"cluster_name": cluster, "endpoints": [{"lb_endpoints": endpoints}]}
+
+
+# A retry goes to another host of the cluster than the one that failed, where there is one.
+_ANOTHER_HOST: Config = {
+    "retry_host_predicate": [
+        {
+            "name": "envoy.retry_host_predicates.previous_hosts",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+            },
+        }
+    ],
+    "host_selection_retry_max_attempts": 3,
+}
 
 
 def _listener(name: str, port: int, hcm: Config) -> Config:

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 
 from services.kit.registry import Entry
 
-__all__ = ["INFRA_DEFAULTS", "METRICS_BASE", "Ports", "busy", "env_var", "free", "planned"]
+__all__ = [
+    "INFRA_DEFAULTS",
+    "METRICS_BASE",
+    "REPLICA_STEP",
+    "Ports",
+    "busy",
+    "entry_of",
+    "env_var",
+    "free",
+    "planned",
+    "process_name",
+]
 
 # Ports of everything that is not a registry entry, by key. The key names the environment variable that
 # overrides it: "http" -> CHIRP_HTTP_PORT.
@@ -51,8 +62,14 @@ class Ports:
     valkey: int
     typesense: int
     typesense_peering: int
-    grpc: Mapping[str, int] = field(default_factory=dict)  # registry name -> gRPC port
-    metrics: Mapping[str, int] = field(default_factory=dict)  # registry name -> metrics port
+    # Process name -> its gRPC port and its metrics port. A registry entry's first process has the entry's name
+    # ("tweet"), the others a number ("tweet-2"): see `process_name`.
+    grpc: Mapping[str, int] = field(default_factory=dict)
+    metrics: Mapping[str, int] = field(default_factory=dict)
+
+    def of(self, name: str) -> tuple[int, ...]:
+        """The gRPC ports of every process of the registry entry `name`, first process first."""
+        return tuple(port for process, port in self.grpc.items() if entry_of(process) == name)
 
     def labelled(self) -> Iterator[tuple[str, int]]:
         """(override key, port) for every port; the key maps to its variable through `env_var`."""
@@ -65,13 +82,42 @@ class Ports:
 
 
 def env_var(key: str) -> str:
-    """The variable overriding the port with this key: "http" -> CHIRP_HTTP_PORT, "tweet" -> CHIRP_TWEET_PORT."""
-    return f"CHIRP_{key.upper()}_PORT"
+    """The variable overriding the port with this key: "http" -> CHIRP_HTTP_PORT, "tweet" -> CHIRP_TWEET_PORT.
+
+    A later process of an entry has no variable of its own: "tweet-2" -> "CHIRP_TWEET_PORT + 100".
+    """
+    suffix = "_metrics" if key.endswith("_metrics") else ""
+    entry, _, n = key.removesuffix("_metrics").partition("-")
+    var = f"CHIRP_{(entry + suffix).upper()}_PORT"
+    return f"{var} + {REPLICA_STEP * (int(n) - 1)}" if n else var
 
 
-def planned(entries: Iterable[Entry], *, offset: int = 0, overrides: Mapping[str, int] | None = None) -> Ports:
-    """Default ports shifted by `offset`, then `overrides` (by key) applied. Raises ValueError on a clash."""
+REPLICA_STEP = 100  # the n-th process of an entry listens on the entry's port + 100 * (n - 1)
+
+
+def process_name(name: str, n: int) -> str:
+    """The name of process `n` (1, 2, …) of the registry entry `name`: "tweet", "tweet-2", …"""
+    return name if n == 1 else f"{name}-{n}"
+
+
+def entry_of(process: str) -> str:
+    """The registry entry a process belongs to: "tweet-2" -> "tweet"."""
+    return process.partition("-")[0]
+
+
+def planned(
+    entries: Iterable[Entry],
+    *,
+    offset: int = 0,
+    overrides: Mapping[str, int] | None = None,
+    counts: Mapping[str, int] | None = None,
+) -> Ports:
+    """Default ports shifted by `offset`, then `overrides` (by key) applied. Raises ValueError on a clash.
+
+    `counts` is how many processes each entry runs (default 1); process n listens 100 * (n - 1) above the first.
+    """
     entries = tuple(entries)
+    counts = counts or {}
     overrides = dict(overrides or {})
     known = set(INFRA_DEFAULTS) | {e.name for e in entries} | {f"{e.name}_metrics" for e in entries}
     unknown = sorted(set(overrides) - known)
@@ -81,19 +127,24 @@ def planned(entries: Iterable[Entry], *, offset: int = 0, overrides: Mapping[str
     def pick(key: str, default: int) -> int:
         return overrides.get(key, default + offset)
 
-    ports = Ports(
-        **{key: pick(key, default) for key, default in INFRA_DEFAULTS.items()},
-        grpc={e.name: pick(e.name, e.port) for e in entries},
-        metrics={e.name: pick(f"{e.name}_metrics", METRICS_BASE + i) for i, e in enumerate(entries)},
-    )
+    grpc, metrics = {}, {}
+    for i, e in enumerate(entries):
+        first, first_metrics = pick(e.name, e.port), pick(f"{e.name}_metrics", METRICS_BASE + i)
+        for n in range(1, counts.get(e.name, 1) + 1):
+            grpc[process_name(e.name, n)] = first + REPLICA_STEP * (n - 1)
+            metrics[process_name(e.name, n)] = first_metrics + REPLICA_STEP * (n - 1)
+    ports = Ports(**{key: pick(key, default) for key, default in INFRA_DEFAULTS.items()}, grpc=grpc, metrics=metrics)
     _check(ports)
     return ports
 
 
-def free(entries: Iterable[Entry], *, overrides: Mapping[str, int] | None = None) -> Ports:
+def free(
+    entries: Iterable[Entry], *, overrides: Mapping[str, int] | None = None, counts: Mapping[str, int] | None = None
+) -> Ports:
     """Distinct free ephemeral loopback ports for everything not in `overrides` (tests: no fixed port)."""
     entries = tuple(entries)
-    keys = [*INFRA_DEFAULTS, *(e.name for e in entries), *(f"{e.name}_metrics" for e in entries)]
+    processes = [process_name(e.name, n) for e in entries for n in range(1, (counts or {}).get(e.name, 1) + 1)]
+    keys = [*INFRA_DEFAULTS, *processes, *(f"{p}_metrics" for p in processes)]
     chosen = dict(overrides or {})
     unknown = sorted(set(chosen) - set(keys))
     if unknown:
@@ -111,8 +162,8 @@ def free(entries: Iterable[Entry], *, overrides: Mapping[str, int] | None = None
             chosen[key] = sock.getsockname()[1]
     ports = Ports(
         **{key: chosen[key] for key in INFRA_DEFAULTS},
-        grpc={e.name: chosen[e.name] for e in entries},
-        metrics={e.name: chosen[f"{e.name}_metrics"] for e in entries},
+        grpc={p: chosen[p] for p in processes},
+        metrics={p: chosen[f"{p}_metrics"] for p in processes},
     )
     _check(ports)
     return ports

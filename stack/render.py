@@ -20,7 +20,8 @@ _DESCRIPTOR = "gen/descriptor.binpb"
 
 def default_configs() -> dict[Path, str]:
     """Path -> text of each committed config, rendered from the registry with default ports."""
-    upstreams = [envoy_config.Upstream(e.name, e.proto, e.port) for e in registry.services()]
+    # One process each: the number a `processes = "cores"` entry runs depends on the machine it runs on.
+    upstreams = [envoy_config.Upstream(e.name, e.proto, (e.port,)) for e in registry.services()]
     protos = [u.proto for u in upstreams]
     descriptor = REPO_ROOT / _DESCRIPTOR
     # Streaming routes depend on the contracts; before `make gen` has run there are none to know of.

@@ -70,6 +70,8 @@ class Settings:
     stop_timeout: float = 10.0
     # Extra environment for every service process, on top of the CHIRP_* the stack sets.
     service_env: Mapping[str, str] = field(default_factory=dict)
+    # Processes per registry entry, overriding the registry's `processes` (CHIRP_<NAME>_PROCESSES).
+    processes: Mapping[str, int] = field(default_factory=dict)
     # Start a process that exits by itself again (stack.restarts); off, an exit is only logged.
     restart: bool = True
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
@@ -84,6 +86,16 @@ class Settings:
         if self.services is not None:
             problems += [f"services: no registry entry {n!r}" for n in self.services if n not in names]
         problems += [f"modules: no registry entry {n!r}" for n in self.modules if n not in names]
+        for name, count in self.processes.items():
+            if name not in names:
+                problems.append(f"processes: no registry entry {name!r}")
+            elif not 1 <= count <= registry.MAX_PROCESSES:
+                problems.append(f"processes: {name}: expected 1-{registry.MAX_PROCESSES}, got {count}")
+            elif count > 1 and registry.entry(name).alone:
+                problems.append(
+                    f"processes: {name} (CHIRP_{name.upper()}_PROCESSES) must run as one process: "
+                    f"{registry.entry(name).alone}"
+                )
         problems += [f"infra: unknown server {n!r} (known: {', '.join(INFRA)})" for n in self.infra - set(INFRA)]
         if self.log_level not in LOG_LEVELS:
             problems.append(f"log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -108,6 +120,10 @@ class Settings:
                 problems.append("rate_limit_address_burst: must be at least rate_limit_address_per_second")
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def process_counts(self) -> dict[str, int]:
+        """How many processes each registry entry runs: the override, else the registry's default."""
+        return {e.name: self.processes.get(e.name, e.default_processes()) for e in registry.entries()}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -156,6 +172,11 @@ class Settings:
             except ValueError as exc:
                 problems.append(f"CHIRP_RESTART_*/CHIRP_CRASH_LOOP_*: {exc}")
 
+        counts: dict[str, int] = {}
+        for e in registry.entries():
+            read(f"CHIRP_{e.name.upper()}_PROCESSES", _int(1, registry.MAX_PROCESSES), e.name, counts)
+        if counts:
+            values["processes"] = counts
         port_overrides: dict[str, int] = {}
         keys = [*ports.INFRA_DEFAULTS]
         for e in registry.entries():

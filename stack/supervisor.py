@@ -41,6 +41,10 @@ from .settings import REPO_ROOT, ConfigError, Settings
 
 __all__ = ["Stack"]
 
+# Process n of a service gets Snowflake worker id <registry index> + 64 * (n - 1): distinct, and stable across
+# restarts (ids must never repeat, so a restarted process keeps its worker id).
+_WORKER_IDS_PER_PROCESS_NUMBER = 64
+
 log = logging.getLogger(__name__)
 
 
@@ -58,11 +62,14 @@ class Stack:
         self.run_dir = self.data_dir / "run"
         self.log_dir = self.data_dir / "logs"
         entries = registry.entries()
+        # Processes per registry entry (CHIRP_<NAME>_PROCESSES, else the registry's default).
+        self.counts = self.settings.process_counts()
+        overrides = self.settings.port_overrides
         try:
             self.ports = (
-                ports.free(entries, overrides=self.settings.port_overrides)
+                ports.free(entries, overrides=overrides, counts=self.counts)
                 if self.settings.free_ports
-                else ports.planned(entries, offset=self.settings.port_offset, overrides=self.settings.port_overrides)
+                else ports.planned(entries, offset=self.settings.port_offset, overrides=overrides, counts=self.counts)
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
@@ -124,7 +131,7 @@ class Stack:
         # Processes going down on purpose are not news: stop probing before stopping them.
         await self.health.close()
         tiers = [
-            [p for name, p in self.processes.items() if name in self.services],
+            [p for name, p in self.processes.items() if ports.entry_of(name) in self.services],
             [p for name, p in self.processes.items() if name in ("edge", "mesh")],
             [p for name, p in self.processes.items() if name in ("nats", "valkey", "typesense")],
         ]
@@ -148,7 +155,7 @@ class Stack:
             await asyncio.gather(keeper, return_exceptions=True)
         await old.stop(self.settings.stop_timeout)
         self.health.exited(name, "being restarted")
-        base = self.service_env(name) if name in self.services else old.env
+        base = self.service_env(name) if ports.entry_of(name) in self.services else old.env
         process = Process(name, old.argv, log_path=old.log_path, env={**base, **(env or {})}, cwd=old.cwd)
         process.start()
         self.processes[name] = process
@@ -243,8 +250,10 @@ class Stack:
     # --- what a service process gets -------------------------------------------------------------------------
 
     def service_env(self, name: str) -> dict[str, str]:
-        """The environment the registry process `name` runs with (also usable to run one in-process)."""
-        index = next(i for i, e in enumerate(registry.entries()) if e.name == name)
+        """The environment the process `name` ("tweet", or its second process "tweet-2") runs with (also usable
+        to run one in-process)."""
+        entry, _, n = name.partition("-")
+        index = next(i for i, e in enumerate(registry.entries()) if e.name == entry)
         return {
             **os.environ,
             **self.settings.service_env,
@@ -260,7 +269,7 @@ class Stack:
             "CHIRP_TYPESENSE_API_KEY": self.typesense_api_key,
             "CHIRP_LOG_LEVEL": self.settings.log_level,
             # Snowflake worker id: distinct per process and stable across restarts.
-            "CHIRP_WORKER_ID": str(index),
+            "CHIRP_WORKER_ID": str(index + _WORKER_IDS_PER_PROCESS_NUMBER * (int(n or 1) - 1)),
         }
 
     # --- tiers ------------------------------------------------------------------------------------------------
@@ -322,9 +331,11 @@ class Stack:
         if self.settings.envoy:
             for key in ("http", "mesh", "edge_admin", "mesh_admin"):
                 wanted[key] = getattr(self.ports, key)
+            wanted["health"] = self.ports.health
         for e in run:
-            wanted[e.name] = self.ports.grpc[e.name]
-            wanted[f"{e.name}_metrics"] = self.ports.metrics[e.name]
+            for process in self._process_names(e):
+                wanted[process] = self.ports.grpc[process]
+                wanted[f"{process}_metrics"] = self.ports.metrics[process]
         taken = ports.busy(wanted.items())
         if taken:
             listed = ", ".join(f"{port} ({ports.env_var(key)})" for key, port in taken)
@@ -372,7 +383,7 @@ class Stack:
         await self._await_started(started, deadline)
 
     async def _start_envoy(self, deadline: float) -> None:
-        upstreams = [envoy_config.Upstream(e.name, e.proto, self.ports.grpc[e.name]) for e in registry.services()]
+        upstreams = [envoy_config.Upstream(e.name, e.proto, self.ports.of(e.name)) for e in registry.services()]
         descriptor, info = self._descriptor([u.proto for u in upstreams])
         transcoded = [u.proto for u in upstreams if u.proto in info.services]
         missing = [u.name for u in upstreams if u.proto not in info.services]
@@ -409,13 +420,18 @@ class Stack:
 
     async def _start_services(self, run: list[Entry], deadline: float) -> None:
         self.services = tuple(e.name for e in run)
+        names = []
         for e in run:
             module = self.settings.modules.get(e.name, e.module)
-            self._spawn(
-                e.name, [sys.executable, "-m", module], kind=e.kind, probe=probes.GrpcHealth(self.ports.grpc[e.name]),
-                env=self.service_env(e.name),
-            )  # fmt: skip
-        await self._await_started([e.name for e in run], deadline)
+            for process in self._process_names(e):
+                probe = probes.GrpcHealth(self.ports.grpc[process])
+                argv = [sys.executable, "-m", module]
+                self._spawn(process, argv, kind=e.kind, probe=probe, env=self.service_env(process))
+                names.append(process)
+        await self._await_started(names, deadline)
+
+    def _process_names(self, e: Entry) -> list[str]:
+        return [ports.process_name(e.name, n) for n in range(1, self.counts[e.name] + 1)]
 
     async def _await_edge(self, deadline: float) -> None:
         checks: list[tuple[str, probes.Probe]] = [("edge /healthz", _http(f"{self.edge_url}/healthz"))]

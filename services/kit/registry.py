@@ -6,17 +6,20 @@ are all derived from what this module loads.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["REGISTRY_PATH", "Entry", "entries", "entry", "services"]
+__all__ = ["MAX_PROCESSES", "REGISTRY_PATH", "Entry", "entries", "entry", "services"]
 
 REGISTRY_PATH = Path(__file__).resolve().parent.parent / "registry.toml"
 
 Kind = Literal["service", "worker"]
+# Processes of one service at most: each has its own port (registry port + 100 * n) and Snowflake worker id.
+MAX_PROCESSES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,14 @@ class Entry:
     proto: str
     module: str
     kind: Kind
+    processes: int | Literal["cores"] = 1  # how many run by default; "cores": one per CPU core
+    alone: str = ""  # why it must run as one process ("" when several may run)
+
+    def default_processes(self) -> int:
+        """The number of processes to run when nothing says otherwise."""
+        if self.processes == "cores":
+            return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
+        return self.processes
 
     @property
     def proto_package(self) -> str:
@@ -65,7 +76,13 @@ def _check(loaded: tuple[Entry, ...]) -> None:
     if len(set(ports)) != len(ports):
         raise ValueError(f"{REGISTRY_PATH}: duplicate ports in {ports}")
     for e in loaded:
+        if not e.name.isidentifier():  # a process of it is "<name>-2": no dash in the name itself
+            raise ValueError(f"{REGISTRY_PATH}: {e.name!r}: a name is letters, digits and underscores")
         if e.kind not in ("service", "worker"):
             raise ValueError(f"{REGISTRY_PATH}: {e.name}: kind must be 'service' or 'worker', not {e.kind!r}")
         if (e.kind == "service") != bool(e.proto):
             raise ValueError(f"{REGISTRY_PATH}: {e.name}: a service names its proto service, a worker none")
+        if e.processes != "cores" and not (isinstance(e.processes, int) and 1 <= e.processes <= MAX_PROCESSES):
+            raise ValueError(f"{REGISTRY_PATH}: {e.name}: processes must be 1-{MAX_PROCESSES} or \"cores\"")
+        if e.alone and e.processes != 1:
+            raise ValueError(f"{REGISTRY_PATH}: {e.name}: a process that must run alone cannot default to more")

@@ -15,7 +15,7 @@ from stack import descriptors, envoy_config, render, servers
 from stack.settings import REPO_ROOT
 from tests.stack.protos import build_descriptor
 
-UPSTREAMS = [envoy_config.Upstream(e.name, e.proto, e.port) for e in registry.services()]
+UPSTREAMS = [envoy_config.Upstream(e.name, e.proto, (e.port,)) for e in registry.services()]
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +165,21 @@ def test_healthz_goes_to_the_stack_health_monitor_past_the_transcoder() -> None:
     clusters = {c["name"]: c for c in edge["static_resources"]["clusters"]}
     endpoint = clusters["health"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
     assert endpoint["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 19903}
+
+
+def test_a_service_of_several_processes_is_one_health_checked_cluster_of_their_endpoints(tmp_path: Path) -> None:
+    several = [envoy_config.Upstream(u.name, u.proto, (u.ports[0], u.ports[0] + 100)) for u in UPSTREAMS]
+    for config, name in ((envoy_config.mesh(several), "mesh.yaml"), (envoy_config.edge(several), "edge.yaml")):
+        cluster = next(c for c in config["static_resources"]["clusters"] if c["name"] == "tweet")
+        endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        tweet = registry.entry("tweet").port
+        assert [e["endpoint"]["address"]["socket_address"]["port_value"] for e in endpoints] == [tweet, tweet + 100]
+        assert cluster["lb_policy"] == "LEAST_REQUEST"
+        assert "grpc_health_check" in cluster["health_checks"][0]
+        route = next(r for r in routes(config) if r["name"] == "tweet")
+        predicate = route["route"]["retry_policy"]["retry_host_predicate"][0]["name"]
+        assert predicate == "envoy.retry_host_predicates.previous_hosts"  # a retry goes to the other process
+        envoy_validate(write(tmp_path, name, config))
+    one = next(c for c in envoy_config.mesh(UPSTREAMS)["static_resources"]["clusters"] if c["name"] == "tweet")
+    assert "health_checks" not in one  # nowhere else to send requests: not worth the probes
+

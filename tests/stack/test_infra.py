@@ -82,6 +82,7 @@ async def test_a_service_that_fails_to_start_is_reported_with_its_log(tmp_path: 
         envoy=False,
         services=("user",),
         modules={"user": "tests.stack.crashing_service"},
+        processes={"user": 1},  # one process, so that the one reported is known
     )
     stack = Stack(settings)
     with pytest.raises(NotReady) as caught:

@@ -124,3 +124,26 @@ def test_a_port_in_use_is_reported_with_its_variable(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=f"{taken} \\(CHIRP_VALKEY_PORT\\)"):
             stack.__enter__()
     assert not stack.processes  # nothing was started
+
+
+def test_processes_per_service_default_from_the_registry_and_are_overridden_by_variables() -> None:
+    cores = registry.entry("timeline").default_processes()
+    assert cores >= 1
+    counts = Settings.from_env({"CHIRP_TWEET_PROCESSES": "3"}).process_counts()
+    assert counts["tweet"] == 3 and counts["timeline"] == cores and counts["notification"] == 1
+    with pytest.raises(ConfigError, match="CHIRP_TWEET_PROCESSES='lots': expected an integer"):
+        Settings.from_env({"CHIRP_TWEET_PROCESSES": "lots"})
+
+
+def test_a_service_that_must_run_alone_refuses_more_processes_saying_why() -> None:
+    with pytest.raises(ConfigError, match=r"CHIRP_NOTIFICATION_PROCESSES.*live notification stream is held"):
+        Settings.from_env({"CHIRP_NOTIFICATION_PROCESSES": "2"})
+
+
+def test_each_process_of_a_service_has_its_own_ports_100_apart() -> None:
+    planned = ports.planned(registry.entries(), counts={"tweet": 3}, overrides={"tweet": 60054})
+    assert planned.of("tweet") == (60054, 60154, 60254)
+    assert planned.grpc["tweet-2"] == 60154 and planned.metrics["tweet-3"] == planned.metrics["tweet"] + 200
+    assert ports.env_var("tweet-2") == "CHIRP_TWEET_PORT + 100"
+    chosen = ports.free(registry.entries(), counts={"tweet": 2, "user": 2})
+    assert len(chosen.of("tweet")) == 2 and len(set(chosen.of("tweet") + chosen.of("user"))) == 4

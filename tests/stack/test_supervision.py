@@ -177,3 +177,42 @@ async def test_with_restarts_off_an_exit_is_reported_not_restarted(tmp_path: Pat
 
         await _until("exit reported", reported, within=5)
         assert not stack.processes["valkey"].running
+
+
+async def test_a_service_runs_several_processes_and_losing_one_costs_at_most_the_call_in_flight(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, free_ports=True, infra=frozenset({"nats", "valkey"}), services=("auth", "user"),
+        processes={"user": 2}, rate_limit_per_second=0,
+    )  # fmt: skip
+    async with Stack(settings) as stack, httpx.AsyncClient(base_url=stack.edge_url, timeout=10) as api:
+        assert {"user", "user-2"} <= set(stack.processes)
+        username = f"multi{os.getpid()}"
+        account = {"username": username, "email": f"{username}@example.com", "password": "several processes, one"}
+        answer = await api.post("/v1/accounts", json=account)
+        assert answer.status_code == 200, answer.text
+
+        statuses: list[int] = []
+        killed_at = time.monotonic() + 1.0
+        killed = False
+        while time.monotonic() < killed_at + 3.0:  # one call at a time: at most one is in flight at the kill
+            if not killed and time.monotonic() >= killed_at:
+                _kill(stack, "user-2")
+                killed = True
+            statuses.append((await api.get(f"/v1/users/{username}")).status_code)
+        assert statuses.count(200) >= len(statuses) - 1, statuses
+
+        async def both_served() -> bool:
+            async with httpx.AsyncClient(timeout=2) as client:
+                for process in ("user", "user-2"):
+                    text = (await client.get(f"http://127.0.0.1:{stack.ports.metrics[process]}/metrics")).text
+                    if 'grpc_method="GetUser"' not in text:
+                        return False
+            return (await _healthz(stack.health_url))[0] == 200
+
+        # Both processes answer calls (the restarted one too, once Envoy's health check sees it back).
+        deadline = time.monotonic() + 30
+        while not await both_served():
+            assert time.monotonic() < deadline, "both processes did not serve GetUser"
+            await api.get(f"/v1/users/{username}")
