@@ -144,6 +144,9 @@ class EdgeOptions:
     rate_limit_clients: int = 10000
     # Seconds an expired access token is still accepted, for clocks that disagree (Envoy's default is 60).
     jwt_clock_skew_s: int = 2
+    # Verified tokens remembered, so a client's next request skips the ES256 check: about the live tokens
+    # (one per active session within the access-token TTL). 0 turns the cache off.
+    jwt_cache_size: int = 10000
     # Largest request body the transcoder accepts (media uploads are the big ones); larger is 413.
     max_request_bytes: int = 8 * 1024 * 1024
     max_response_bytes: int = 16 * 1024 * 1024
@@ -425,6 +428,14 @@ def _jwt_filter(options: EdgeOptions) -> Config:
                     # (EventSource clients of the SSE stream cannot set headers).
                     "forward": False,
                     "claim_to_headers": [{"header_name": USER_ID_HEADER, "claim_name": "sub"}],
+                    # A cache hit skips only the signature check: exp (with the skew above), issuer and audience
+                    # are checked on every request. Signing keys stay in the JWKS until their last token has
+                    # expired (the auth service's rotation), so no cached token outlives its key.
+                    **(
+                        {"jwt_cache_config": {"jwt_cache_size": options.jwt_cache_size}}
+                        if options.jwt_cache_size
+                        else {}
+                    ),
                     "remote_jwks": {
                         "http_uri": {
                             "uri": f"http://{_LOOPBACK}:{options.http_port}{JWKS_PATH}",

@@ -103,6 +103,26 @@ async def test_a_valid_token_becomes_the_user_id_header(client: httpx.AsyncClien
     assert reply.json()["user_id"] == "42"
 
 
+async def test_a_verified_token_is_remembered_and_its_next_request_skips_the_signature_check(
+    edge: Stack, client: httpx.AsyncClient
+) -> None:
+    async def hits() -> int:
+        async with httpx.AsyncClient() as admin:
+            stats = await admin.get(f"http://127.0.0.1:{edge.ports.edge_admin}/stats?filter=jwt_cache_hit$")
+        return sum(int(line.rpartition(": ")[2]) for line in stats.text.splitlines() if line.strip())
+
+    bearer = {"authorization": f"Bearer {token(sub='43')}"}
+    before = await hits()
+    for _ in range(3):
+        reply = await client.post("/v1/tweets", json={}, headers=bearer)
+        assert reply.json()["user_id"] == "43"
+    assert await hits() == before + 2  # the first verified it, the next two found it
+    head, _, signature = bearer["authorization"].rpartition(".")
+    flipped = signature[:10] + ("B" if signature[10] == "A" else "A") + signature[11:]
+    tampered = {"authorization": f"{head}.{flipped}"}  # another signature: not the remembered token
+    assert (await client.post("/v1/tweets", json={}, headers=tampered)).status_code == 401
+
+
 async def test_a_client_cannot_forge_the_user_id_header(client: httpx.AsyncClient) -> None:
     forged = {"x-chirp-user-id": "666"}
     assert (await client.get("/v1/me", headers=forged)).json()["user_id"] == ""
