@@ -21,16 +21,16 @@ from chirp.user.v1 import user_pb2, user_service_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from redis.asyncio import Redis
 
-from services.fanout.classes import ClassChanges
-from services.fanout.classify import Classifier
-from services.fanout.delivery import Fanout
-from services.fanout.famous import Transitions
-from services.fanout.graph_events import GraphChanges
 from services.kit.events import Delivery
 from services.kit.identity import acting_as, current_user_id
 from services.kit.snowflake import Snowflake
 from services.timeline.cache import TimelineCache
 from services.timeline.famous import FamousRegistry
+from services.timeline.fanout.classes import ClassChanges
+from services.timeline.fanout.classify import Classifier
+from services.timeline.fanout.delivery import Fanout
+from services.timeline.fanout.famous import Transitions
+from services.timeline.fanout.graph_events import GraphChanges
 from services.timeline.reading import HomeReader
 from services.timeline.rebuild import Rebuilder
 from services.timeline.sources import Sources

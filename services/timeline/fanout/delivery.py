@@ -22,12 +22,12 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from chirp.tweet.v1 import tweet_events_pb2
 
-from services.fanout.classify import Classifier
-from services.fanout.famous import Transitions
-from services.fanout.metrics import IN_FLIGHT, LAG, TIMELINES
 from services.kit.events import Delivery
 from services.timeline.cache import Entry, TimelineCache
 from services.timeline.famous import FamousRegistry
+from services.timeline.fanout.classify import Classifier
+from services.timeline.fanout.famous import Transitions
+from services.timeline.fanout.metrics import IN_FLIGHT, LAG, TIMELINES
 from services.timeline.sources import Sources
 
 __all__ = ["Fanout"]

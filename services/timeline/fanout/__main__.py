@@ -1,4 +1,4 @@
-"""The fan-out worker process: `python -m services.fanout`. Serves health only; works from JetStream."""
+"""The fan-out worker process: `python -m services.timeline.fanout`. Serves health only; works from JetStream."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from chirp.tweet.v1.tweet_service_pb2_grpc import TweetServiceStub
 from chirp.user.v1.user_service_pb2_grpc import UserServiceStub
 from google.protobuf.message import Message
 
-from services.fanout.classes import ClassChanges
-from services.fanout.classify import Classifier
-from services.fanout.delivery import Fanout
-from services.fanout.famous import Transitions
-from services.fanout.graph_events import GraphChanges
-from services.fanout.settings import FanoutSettings
 from services.kit.events import Handler
 from services.kit.server import Runtime, run
 from services.timeline.cache import TimelineCache
 from services.timeline.famous import FamousRegistry
+from services.timeline.fanout.classes import ClassChanges
+from services.timeline.fanout.classify import Classifier
+from services.timeline.fanout.delivery import Fanout
+from services.timeline.fanout.famous import Transitions
+from services.timeline.fanout.graph_events import GraphChanges
+from services.timeline.fanout.settings import FanoutSettings
 from services.timeline.sources import Sources
 
 # Graph and class changes touch one or two timelines each: a few at once is plenty.

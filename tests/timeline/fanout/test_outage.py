@@ -1,8 +1,8 @@
 """A graph outage longer than the consumers' whole retry schedule loses no fan-out.
 
-The fan-out worker as `python -m services.fanout` wires it (its `setup`), with a short retry schedule, calls the
-graph, tweet and user services through a real Envoy mesh; they are served from an in-memory world on their
-registry ports, NATS and Valkey are real. The graph's server is stopped — connections to it are refused and the
+The fan-out worker as `python -m services.timeline.fanout` wires it (its `setup`), with a short retry schedule,
+calls the graph, tweet and user services through a real Envoy mesh; they are served from an in-memory world on
+their registry ports, NATS and Valkey are real. The graph's server is stopped — connections to it are refused and the
 mesh answers UNAVAILABLE — while tweets are published, stays down until every tweet has been delivered more
 often than `max_deliver` allows an event that fails on its own, and is started again on the same port.
 """
@@ -18,17 +18,17 @@ import pytest_asyncio
 from chirp.tweet.v1 import tweet_events_pb2
 from redis.asyncio import Redis
 
-from services.fanout.__main__ import setup
-from services.fanout.settings import FanoutSettings
 from services.kit.deadletters import dead_letters
 from services.kit.events import Events
 from services.kit.interceptors import server_interceptors
 from services.kit.server import serving
 from services.timeline.cache import TimelineCache
+from services.timeline.fanout.__main__ import setup
+from services.timeline.fanout.settings import FanoutSettings
 from stack import Settings, Stack
-from tests.fanout import peers
 from tests.kit.support import eventually
 from tests.timeline.fakes import World
+from tests.timeline.fanout import peers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

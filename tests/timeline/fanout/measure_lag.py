@@ -1,6 +1,6 @@
 """Measure the fan-out lag on a whole local stack: one author, N active followers, a few tweets.
 
-    .venv/bin/python -m tests.fanout.measure_lag --followers 300 --tweets 10
+    .venv/bin/python -m tests.timeline.fanout.measure_lag --followers 300 --tweets 10
 
 Starts its own stack on free ports (the default famous threshold, 10,000 followers, so the author is pushed),
 registers the followers through the REST gateway, makes each active (a first home-timeline read builds its

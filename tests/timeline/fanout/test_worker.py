@@ -1,4 +1,4 @@
-"""The fan-out worker process as `python -m services.fanout` wires it (its `setup`), against real NATS
+"""The fan-out worker process as `python -m services.timeline.fanout` wires it (its `setup`), against real NATS
 JetStream and Valkey, with the services it calls served over real gRPC by an in-memory world (no
 classification service: it answers UNIMPLEMENTED, so the follower-count rule applies).
 
@@ -20,16 +20,16 @@ from chirp.tweet.v1 import tweet_events_pb2
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from services.fanout.__main__ import setup
-from services.fanout.settings import FanoutSettings
 from services.kit.events import Events
 from services.kit.interceptors import server_interceptors
 from services.kit.server import serving
 from services.timeline.cache import TimelineCache
+from services.timeline.fanout.__main__ import setup
+from services.timeline.fanout.settings import FanoutSettings
 from stack import Settings, Stack
-from tests.fanout import peers
 from tests.kit.support import eventually
 from tests.timeline.fakes import World
+from tests.timeline.fanout import peers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

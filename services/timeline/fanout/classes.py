@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from chirp.classification.v1 import classification_events_pb2, classification_pb2
 
-from services.fanout.classify import Classifier
-from services.fanout.famous import Transitions
 from services.kit.events import Delivery
 from services.timeline.cache import TimelineCache
+from services.timeline.fanout.classify import Classifier
+from services.timeline.fanout.famous import Transitions
 
 __all__ = ["ClassChanges"]
 
