@@ -1,7 +1,7 @@
 """Who follows, blocks and mutes whom, for the in-memory fakes of our own services that tests serve.
 
 The fakes answer relationships the way GraphService does, and hide what a reader may not see by the production
-rule (`services.graph.visibility.can_see`), not by a copy of it: a change to the rule reaches the fakes too.
+rule (`services.graph.public.can_see`), not by a copy of it: a change to the rule reaches the fakes too.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from chirp.user.v1 import user_pb2
 
-from services.graph.visibility import can_see
+from services.graph.public import can_see
 
 __all__ = ["SocialGraph"]
 

@@ -10,7 +10,7 @@ from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
 from services.kit import errors
-from services.user.summary import summary_of
+from services.user.public import summary_of
 
 __all__ = ["People"]
 

@@ -1,4 +1,5 @@
-"""GraphService: converts between the contract and the graph's domain (actions, store, visibility, suggestions).
+"""GraphService: converts between the contract and the graph's domain (actions, store, suggestions, and the
+visibility rule of its public module).
 
 Usernames are resolved, and listed users hydrated, through the user service; everything about the graph itself
 comes from this service's own store.
@@ -13,12 +14,12 @@ from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 from services.graph import suggestions
 from services.graph.actions import GraphActions
 from services.graph.model import NO_RELATION, Edge, Relation
+from services.graph.public import check_can_see, hidden_by_block
 from services.graph.store import GraphStore
-from services.graph.visibility import check_can_see, hidden_by_block
 from services.kit import errors, paging
 from services.kit.identity import current_user_id, require_user
 from services.kit.server import Context
-from services.user.lookup import user_by_username
+from services.user.public import user_by_username
 
 __all__ = ["GraphService", "to_proto"]
 

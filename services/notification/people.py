@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.user.v1 import user_pb2
 
-from services.graph.visibility import hidden_by_block
+from services.graph.public import hidden_by_block
 from services.kit.batching import chunks
 
 __all__ = ["Relations", "silenced"]

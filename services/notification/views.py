@@ -21,7 +21,7 @@ from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 from services.kit.timestamps import to_timestamp
 from services.notification.model import Kind, Stored
 from services.notification.people import silenced
-from services.user.summary import summary_of
+from services.user.public import summary_of
 
 __all__ = ["SHOWN_ACTORS", "Views", "summary"]
 

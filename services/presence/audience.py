@@ -11,9 +11,9 @@ from __future__ import annotations
 from chirp.graph.v1 import graph_service_pb2, graph_service_pb2_grpc
 from chirp.user.v1 import user_service_pb2_grpc
 
-from services.graph.visibility import RelationshipLike, check_can_see, hidden_by_block
+from services.graph.public import RelationshipLike, check_can_see, hidden_by_block
 from services.kit import errors
-from services.user.lookup import user_by_username
+from services.user.public import user_by_username
 
 __all__ = ["check_may_see", "visible_user_id"]
 

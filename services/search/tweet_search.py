@@ -3,7 +3,7 @@ service.
 
 Visibility is applied twice, on purpose. The index knows each tweet's author and whether the account was
 protected, so anonymous readers never get protected accounts' tweets from it, and for a signed-in reader one
-BatchGetRelationships per fetched page applies `services.graph.visibility.can_see` (blocks either way,
+BatchGetRelationships per fetched page applies `services.graph.public.can_see` (blocks either way,
 protected accounts they do not follow) before the page is filled. Then BatchGetTweets hydrates the survivors
 as the reader and leaves out anything the tweet service's own current view hides (a tweet deleted a moment
 ago, an account protected since it was indexed).
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from chirp.tweet.v1 import tweet_pb2
 
-from services.graph.visibility import can_see
+from services.graph.public import can_see
 from services.kit.errors import InvalidArgument
 from services.search import pages, tokens
 from services.search.peers import Peers

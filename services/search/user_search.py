@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from chirp.user.v1 import user_pb2
 
-from services.graph.visibility import hidden_by_block
+from services.graph.public import hidden_by_block
 from services.search import pages, tokens
 from services.search.peers import Peers
 from services.search.user_index import UserHit, UserIndex, prefix_text

@@ -6,7 +6,7 @@ A page is hydrated in two steps, each a handful of batched calls however many tw
    for every author on the page the user (BatchGetUsers) and the reader's relationship (one
    BatchGetRelationships), and for every row likes, retweets and the reader's own engagement (one
    BatchGetEngagement). The resulting `Scene` answers who the reader may see, by
-   `services.graph.visibility.can_see`. Engagement is read with the rest, not after visibility is known, so a
+   `services.graph.public.can_see`. Engagement is read with the rest, not after visibility is known, so a
    page waits for one round of calls instead of two; what it reads of tweets left out is dropped.
 2. `Scene.render` reads, for the tweets that will be shown, the reply and quote counters (one query) and
    media (one BatchGetMedia, only when a tweet has media), and builds the messages.
@@ -27,11 +27,11 @@ from chirp.media.v1 import media_pb2
 from chirp.tweet.v1 import tweet_pb2
 from chirp.user.v1 import user_pb2
 
-from services.graph.visibility import can_see
+from services.graph.public import can_see
 from services.kit.timestamps import to_timestamp
 from services.tweet.peers import Peers
 from services.tweet.store import Counters, StoredTweet, TweetStore
-from services.user.summary import summary_of
+from services.user.public import summary_of
 
 __all__ = ["Hydrator", "Scene", "expanded_url"]
 

@@ -17,7 +17,7 @@ from chirp.media.v1 import media_pb2, media_service_pb2, media_service_pb2_grpc
 from chirp.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 
 from services.kit.batching import chunks
-from services.user.lookup import user_by_username
+from services.user.public import user_by_username
 
 __all__ = ["Peers"]
 

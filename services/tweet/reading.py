@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from chirp.tweet.v1 import tweet_pb2
 from chirp.user.v1 import user_pb2
 
-from services.graph.visibility import check_can_see
+from services.graph.public import check_can_see
 from services.kit import errors, paging
 from services.tweet.hydrate import Hydrator
 from services.tweet.peers import Peers

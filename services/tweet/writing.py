@@ -19,7 +19,7 @@ from chirp.media.v1 import media_pb2
 from chirp.tweet.v1 import tweet_pb2
 from chirp.user.v1 import user_pb2
 
-from services.graph.visibility import can_see, hidden_by_block
+from services.graph.public import can_see, hidden_by_block
 from services.kit import errors
 from services.kit.outbox import Outbox
 from services.kit.snowflake import Snowflake

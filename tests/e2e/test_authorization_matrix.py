@@ -3,7 +3,7 @@
 Each relationship is set up once, through the public REST API only: an author who posted one tweet (liked,
 retweeted and followed by a third user, so every list has an entry), and a viewer related to them in one way.
 Then every read path is asked as that viewer, and must answer exactly what the rule in
-services/graph/visibility.py says: blocks (either way) hide everything, a protected account shows its tweets
+services/graph/public.py says: blocks (either way) hide everything, a protected account shows its tweets
 and lists to approved followers only, and mutes hide nothing on these paths (they only filter the muter's home
 timeline and notifications).
 """

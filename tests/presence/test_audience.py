@@ -51,7 +51,7 @@ def test_the_rule(
 def test_a_block_reads_exactly_like_a_username_of_no_user() -> None:
     with pytest.raises(ChirpError) as caught:
         check_may_see(VIEWER, owner_id=OWNER, owner_protected=False, relationship=_rel("blocked_by"), username="Bob")
-    assert caught.value.message == "there is no user @Bob"  # services.user.lookup's words for a missing user
+    assert caught.value.message == "there is no user @Bob"  # services.user.public's words for a missing user
 
 
 @pytest.mark.parametrize("protected", [False, True])

@@ -1,4 +1,8 @@
-"""Who may see whom: the one rule every read path applies (tweets, timelines, lists, likers, search).
+"""The graph's public module: what other services may take from the graph domain besides its stub and events.
+
+Who may see whom: the one rule every read path applies (tweets, timelines, lists, likers, search), here so that
+every service applies the same rule and none copies it or reaches into the graph's private modules for it
+(tests/test_boundaries.py).
 
 A viewer sees a user's content when neither blocks the other and, if the account is protected, the viewer
 is an approved follower (or the owner). Mutes are not part of it: muting hides a user from the muter's home

@@ -4,7 +4,7 @@ import pytest
 from chirp.user.v1.user_pb2 import Relationship
 
 from services.graph.model import Relation
-from services.graph.visibility import can_see, check_can_see
+from services.graph.public import can_see, check_can_see
 from services.kit import errors
 
 OWNER = 1
