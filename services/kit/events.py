@@ -12,7 +12,8 @@ Publishing waits for JetStream's ack and sets `Nats-Msg-Id`, so a retried publis
 duplicate window is stored once; the W3C trace context goes in the headers. A service that must not lose an
 event when it crashes between its write and the publish writes the event to its outbox instead (see outbox).
 
-Consumers are durable pull consumers with explicit ack. A handler that returns acks the message; one that
+Consumers are durable pull consumers with explicit ack, each event handed to its handler as soon as it arrives
+(see pulling for why not nats-py's fetch). A handler that returns acks the message; one that
 raises has it redelivered later (see retries for when):
 
 - if the failure is a dependency's outage (failures.dependency_down: UNAVAILABLE, DEADLINE_EXCEEDED, a refused
